@@ -1,0 +1,10 @@
+# libslurmvm: code shared by the plugin, prolog, epilog and CLI.
+noinst_LTLIBRARIES += lib/libslurmvm.la
+lib_libslurmvm_la_SOURCES = \
+	lib/log.c lib/log.h \
+	lib/parse.c lib/parse.h \
+	lib/options.c lib/options.h \
+	lib/vmconf.c lib/vmconf.h
+# The plugin is a shared object: everything it links must be PIC.
+lib_libslurmvm_la_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS) $(HWLOC_CFLAGS)
+lib_libslurmvm_la_LIBADD = $(LIBVIRT_LIBS) $(HWLOC_LIBS)

@@ -1,0 +1,35 @@
+/* Logging shared by the plugin, the prolog/epilog and the command-line tools.
+ * Each program installs its sink once; library code only calls svm_error()
+ * and friends.  Messages never span lines and carry no trailing newline. */
+#ifndef SVM_LOG_H
+#define SVM_LOG_H
+
+#include <stdarg.h>
+
+enum svm_log_level {
+	SVM_LOG_ERROR = 0,
+	SVM_LOG_INFO = 1,
+	SVM_LOG_VERBOSE = 2,
+	SVM_LOG_DEBUG = 3,
+};
+
+typedef void (*svm_log_sink)(enum svm_log_level level, const char *msg);
+
+/* Installs SINK (NULL: stderr with the "slurm-vm: " prefix).  Messages above
+ * MAX_LEVEL are dropped before formatting. */
+void svm_log_init(svm_log_sink sink, enum svm_log_level max_level);
+
+/* The sink that writes "slurm-vm: MSG\n" to stderr. */
+void svm_log_stderr(enum svm_log_level level, const char *msg);
+
+void svm_log(enum svm_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void svm_vlog(enum svm_log_level level, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+#define svm_error(...) svm_log(SVM_LOG_ERROR, __VA_ARGS__)
+#define svm_info(...) svm_log(SVM_LOG_INFO, __VA_ARGS__)
+#define svm_verbose(...) svm_log(SVM_LOG_VERBOSE, __VA_ARGS__)
+#define svm_debug(...) svm_log(SVM_LOG_DEBUG, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,71 @@
+/* The site configuration, vm.conf: one "key = value" per line, '#' starts a
+ * comment.  Read by the plugin, the prolog/epilog and the CLI.  Unknown keys
+ * and bad values are errors that name the file and line. */
+#ifndef SVM_VMCONF_H
+#define SVM_VMCONF_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#define SVM_CONF_MAX_LIST 16
+#define SVM_DEFAULT_CONFIG SVM_SYSCONFDIR "/slurm/vm.conf"
+
+enum svm_domain_type { SVM_DOMAIN_KVM, SVM_DOMAIN_QEMU };
+enum svm_hugepages { SVM_HUGEPAGES_NONE, SVM_HUGEPAGES_2M, SVM_HUGEPAGES_1G };
+enum svm_hugepages_short { SVM_HP_SHORT_FAIL, SVM_HP_SHORT_FALLBACK };
+enum svm_ib { SVM_IB_NONE, SVM_IB_PF, SVM_IB_VF, SVM_IB_AUTO };
+enum svm_network { SVM_NET_NONE, SVM_NET_BRIDGE, SVM_NET_LIBVIRT };
+enum svm_image_format { SVM_FMT_QCOW2 = 1 << 0, SVM_FMT_RAW = 1 << 1 };
+
+struct svm_pathlist {
+	int n;
+	char path[SVM_CONF_MAX_LIST][PATH_MAX];
+};
+
+struct svm_config {
+	char libvirt_uri[256];
+	enum svm_domain_type domain_type;
+	char emulator[PATH_MAX];	/* empty: libvirt's default */
+	char scratch_dir[PATH_MAX];	/* per-job overlays */
+	char runtime_dir[PATH_MAX];	/* sockets, prolog outcome, VF locks */
+	struct svm_pathlist image_dirs;	/* empty: any image the user can read */
+	unsigned image_formats;		/* SVM_FMT_* bits */
+	uint64_t max_image_size;	/* bytes, virtual size cap */
+	char reserved_cpus[256];	/* host PUs for emulator and I/O threads */
+	uint64_t host_mem_reserve;	/* MiB left to the host */
+	uint64_t default_mem;		/* MiB, 0: all the node can give */
+	enum svm_hugepages hugepages;
+	enum svm_hugepages_short hugepages_short;
+	enum svm_ib ib;
+	char sysfs_root[PATH_MAX];	/* "/sys"; a fake tree in tests */
+	char kernel[PATH_MAX];		/* direct boot, optional */
+	char initrd[PATH_MAX];
+	char kernel_cmdline[1024];
+	unsigned boot_timeout;		/* seconds */
+	enum svm_network network;
+	char network_name[64];		/* libvirt network, or bridge name prefix */
+	struct svm_pathlist shared_paths;
+	char topology_xml[PATH_MAX];	/* empty: the live machine */
+	char agent_port[64];		/* virtio-serial port name */
+};
+
+/* Fills CONF with the built-in defaults. */
+void svm_config_defaults(struct svm_config *conf);
+
+/* Parses the file PATH into CONF (defaults first).  A missing file is an
+ * error unless ALLOW_MISSING.  Returns 0, or -1 after logging one line. */
+int svm_config_load(struct svm_config *conf, const char *path, int allow_missing);
+
+/* Applies one "key = value" line (already stripped of comments) to CONF.
+ * On error returns -1 and writes a message of at most ERRLEN bytes to ERR. */
+int svm_config_set(struct svm_config *conf, const char *key, const char *value,
+		   char *err, size_t errlen);
+
+/* Parses the whole text BUF (NUL-terminated); NAME labels error messages. */
+int svm_config_parse(struct svm_config *conf, const char *name, const char *buf);
+
+extern const char *const svm_hugepages_names[];
+extern const char *const svm_ib_names[];
+extern const char *const svm_domain_type_names[];
+
+#endif

@@ -1,0 +1,30 @@
+/* State and entry points shared by the files of the SPANK plugin. */
+#ifndef SVM_PLUGIN_H
+#define SVM_PLUGIN_H
+
+#include <limits.h>
+#include <slurm/spank.h>
+
+#include "options.h"
+#include "vmconf.h"
+
+struct svm_plugin {
+	char config_path[PATH_MAX];	/* plugstack argument config= */
+	struct svm_options opts;	/* what the user asked for */
+	int opt_error;			/* an option was rejected */
+};
+
+/* The plugin's one state, set up in slurm_spank_init. */
+extern struct svm_plugin svm_plugin;
+
+/* Parses the plugstack.conf arguments; -1 after logging on a bad one. */
+int svm_plugin_args(struct svm_plugin *p, int ac, char **av);
+
+/* Registers the --vm-* options with Slurm. */
+int svm_options_register(spank_t sp);
+
+/* Submit side (srun, sbatch, salloc): checks the request as the user and
+ * hands it to the prolog.  Returns 0 or -1 after one error line. */
+int svm_submit_post_opt(spank_t sp, struct svm_plugin *p);
+
+#endif

@@ -1,0 +1,66 @@
+/* The SPANK entry points of slurm-vm.  They only dispatch on the context;
+ * the work of each context lives in its own file. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "plugin.h"
+
+SPANK_PLUGIN(slurm-vm, 1);
+
+struct svm_plugin svm_plugin = {
+	.config_path = SVM_DEFAULT_CONFIG,
+	.opt_error = 0,
+};
+
+/* Library messages go to Slurm's log: the user's stderr in srun/sbatch, the
+ * slurmd/slurmstepd log on the node.  Slurm adds its own prefix. */
+static void spank_sink(enum svm_log_level level, const char *msg)
+{
+	switch (level) {
+	case SVM_LOG_ERROR:
+		slurm_error("slurm-vm: %s", msg);
+		break;
+	case SVM_LOG_INFO:
+		slurm_info("slurm-vm: %s", msg);
+		break;
+	case SVM_LOG_VERBOSE:
+		slurm_verbose("slurm-vm: %s", msg);
+		break;
+	default:
+		slurm_debug("slurm-vm: %s", msg);
+		break;
+	}
+}
+
+int slurm_spank_init(spank_t sp, int ac, char **av)
+{
+	svm_log_init(spank_sink, SVM_LOG_DEBUG);
+	svm_options_init(&svm_plugin.opts);
+	if (svm_plugin_args(&svm_plugin, ac, av) < 0)
+		return -1;
+	switch (spank_context()) {
+	case S_CTX_LOCAL:
+	case S_CTX_ALLOCATOR:
+	case S_CTX_REMOTE:
+		return svm_options_register(sp);
+	default:
+		return 0;
+	}
+}
+
+int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
+{
+	(void)ac;
+	(void)av;
+	switch (spank_context()) {
+	case S_CTX_LOCAL:
+	case S_CTX_ALLOCATOR:
+		return svm_submit_post_opt(sp, &svm_plugin);
+	default:
+		return 0;
+	}
+}

@@ -1,0 +1,22 @@
+# Unit tests (cmocka), run by `make check`.
+if HAVE_CMOCKA
+unit_cflags = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+unit_ldadd = lib/libslurmvm.la $(CMOCKA_LIBS)
+
+check_PROGRAMS += tests/unit/test_parse tests/unit/test_vmconf tests/unit/test_options
+tests_unit_test_parse_SOURCES = tests/unit/test_parse.c
+tests_unit_test_parse_CFLAGS = $(unit_cflags)
+tests_unit_test_parse_LDADD = $(unit_ldadd)
+tests_unit_test_vmconf_SOURCES = tests/unit/test_vmconf.c
+tests_unit_test_vmconf_CFLAGS = $(unit_cflags)
+tests_unit_test_vmconf_LDADD = $(unit_ldadd)
+tests_unit_test_options_SOURCES = tests/unit/test_options.c
+tests_unit_test_options_CFLAGS = $(unit_cflags)
+tests_unit_test_options_LDADD = $(unit_ldadd)
+TESTS += tests/unit/test_parse tests/unit/test_vmconf tests/unit/test_options
+endif
+
+# Scripts run by tests/check, shipped in the tarball.
+EXTRA_DIST += tests/check tests/demo tests/install-deps \
+	tests/cluster/up tests/cluster/down tests/cluster/lib.sh \
+	tests/e2e/lib.sh tests/e2e/test_plugin.sh
