@@ -34,11 +34,26 @@ static const struct {
 	{ "SLURM_VM_IMAGE", svm_opt_image, "vm-image" },
 };
 
+/* A rejected request ends srun/sbatch/salloc here, before anything is
+ * allocated, with our one line: returning an error would make Slurm add two
+ * generic lines about the plugin stack.  Elsewhere (slurmstepd) never exit. */
+static int submit_fail(void)
+{
+	spank_context_t ctx = spank_context();
+
+	if (ctx == S_CTX_LOCAL || ctx == S_CTX_ALLOCATOR) {
+		fflush(NULL);
+		exit(1);
+	}
+	return -1;
+}
+
 static int report(const char *opt, int rc, const char *err)
 {
 	if (rc < 0) {
 		svm_error("--%s: %s", opt, err);
 		svm_plugin.opt_error = 1;
+		return submit_fail();
 	}
 	return rc;
 }
@@ -126,17 +141,17 @@ int svm_submit_post_opt(spank_t sp, struct svm_plugin *p)
 	spank_err_t rc;
 
 	if (p->opt_error)
-		return -1;
+		return submit_fail();
 	if (apply_env_defaults(&p->opts) < 0)
-		return -1;
+		return submit_fail();
 	if (!p->opts.image[0])
 		return 0;	/* not a VM job: behave as if we were not here */
 	if (check_image(p->opts.image, abs, sizeof(abs)) < 0)
-		return -1;
+		return submit_fail();
 	rc = spank_job_control_setenv(sp, "VM_IMAGE", abs, 1);
 	if (rc != ESPANK_SUCCESS) {
 		svm_error("cannot pass the image to the prolog: %s", spank_strerror(rc));
-		return -1;
+		return submit_fail();
 	}
 	return 0;
 }

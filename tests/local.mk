@@ -17,6 +17,6 @@ TESTS += tests/unit/test_parse tests/unit/test_vmconf tests/unit/test_options
 endif
 
 # Scripts run by tests/check, shipped in the tarball.
-EXTRA_DIST += tests/check tests/demo tests/install-deps \
-	tests/cluster/up tests/cluster/down tests/cluster/lib.sh \
+EXTRA_DIST += tests/check tests/demo tests/install-deps tests/valgrind-wrap \
+	tests/cluster/up tests/cluster/down tests/cluster/leftovers tests/cluster/lib.sh \
 	tests/e2e/lib.sh tests/e2e/test_plugin.sh

@@ -1,0 +1,54 @@
+# Shared settings of the local test cluster (sourced by up, down, tests).
+# Everything the cluster owns lives below SVM_CLUSTER_DIR; nothing is written
+# to the system's own Slurm or munge configuration.
+
+SVM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+SVM_BUILD_DIR=${SVM_BUILD_DIR:-$SVM_TOP/build}
+SVM_CLUSTER_DIR=${SVM_CLUSTER_DIR:-/var/tmp/slurm-vm-cluster}
+SVM_TEST_USER=${SVM_TEST_USER:-svmtest}
+SVM_CLUSTER_NAME=svmtest
+# Ports away from the defaults, so a site slurmd on this host is untouched.
+SVM_CTLD_PORT=${SVM_CTLD_PORT:-16817}
+SVM_N1_PORT=$((SVM_CTLD_PORT + 1))
+SVM_N2_PORT=$((SVM_CTLD_PORT + 2))
+SVM_LIBVIRT_URI=qemu:///system
+
+svm_log() { printf 'cluster: %s\n' "$*" >&2; }
+svm_die() { printf 'cluster: error: %s\n' "$*" >&2; exit 1; }
+
+# True if the pid in FILE names a live process.
+svm_pid_alive() {
+	local pid
+	[ -s "$1" ] || return 1
+	pid=$(cat "$1" 2>/dev/null) || return 1
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+
+# Stops the process whose pid is in FILE: TERM, then KILL after a grace time.
+svm_stop_pidfile() {
+	local file=$1 name=$2 pid i
+	[ -s "$file" ] || return 0
+	pid=$(cat "$file")
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null
+		for i in $(seq 1 100); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		if kill -0 "$pid" 2>/dev/null; then
+			svm_log "$name (pid $pid) ignored SIGTERM, killing it"
+			kill -KILL "$pid" 2>/dev/null
+		fi
+	fi
+	rm -f "$file"
+}
+
+# Runs a command as the unprivileged test user with the cluster's client
+# environment.
+svm_as_user() {
+	runuser -u "$SVM_TEST_USER" -- env \
+		SLURM_CONF="$SVM_CLUSTER_DIR/etc/slurm.conf" \
+		PATH="/usr/local/bin:/usr/bin:/bin" \
+		HOME="$(getent passwd "$SVM_TEST_USER" | cut -d: -f6)" \
+		"$@"
+}
