@@ -4,7 +4,9 @@ lib_libslurmvm_la_SOURCES = \
 	lib/log.c lib/log.h \
 	lib/parse.c lib/parse.h \
 	lib/options.c lib/options.h \
-	lib/vmconf.c lib/vmconf.h
+	lib/vmconf.c lib/vmconf.h \
+	lib/jobdir.c lib/jobdir.h \
+	lib/spawn.c lib/spawn.h
 # The plugin is a shared object: everything it links must be PIC.
 lib_libslurmvm_la_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS) $(HWLOC_CFLAGS)
 lib_libslurmvm_la_LIBADD = $(LIBVIRT_LIBS) $(HWLOC_LIBS)

@@ -38,6 +38,7 @@ void svm_config_defaults(struct svm_config *conf)
 	conf->network = SVM_NET_BRIDGE;
 	strcpy(conf->network_name, "svm");
 	strcpy(conf->agent_port, "org.slurm-vm.agent.0");
+	strcpy(conf->libexec_dir, SVM_LIBEXECDIR);
 }
 
 static int set_string(char *dst, size_t size, const char *value,
@@ -255,6 +256,8 @@ int svm_config_set(struct svm_config *conf, const char *key, const char *value,
 	}
 	if (!strcmp(key, "shared_paths"))
 		return set_pathlist(&conf->shared_paths, value, err, errlen);
+	if (!strcmp(key, "libexec_dir"))
+		return set_abs_path(conf->libexec_dir, value, 0, err, errlen);
 	if (!strcmp(key, "topology_xml"))
 		return set_abs_path(conf->topology_xml, value, 1, err, errlen);
 	if (!strcmp(key, "agent_port")) {

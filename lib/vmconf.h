@@ -47,6 +47,7 @@ struct svm_config {
 	struct svm_pathlist shared_paths;
 	char topology_xml[PATH_MAX];	/* empty: the live machine */
 	char agent_port[64];		/* virtio-serial port name */
+	char libexec_dir[PATH_MAX];	/* slurm-vm-exec, slurm-vm-relay */
 };
 
 /* Fills CONF with the built-in defaults. */

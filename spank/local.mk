@@ -4,7 +4,8 @@ plugindir = $(slurm_plugindir)
 spank_spank_vm_la_SOURCES = \
 	spank/spank_vm.c spank/plugin.h \
 	spank/args.c \
-	spank/submit.c
+	spank/submit.c \
+	spank/remote.c
 spank_spank_vm_la_LIBADD = lib/libslurmvm.la
 # Export only the SPANK interface: the plugin shares a process with Slurm.
 spank_spank_vm_la_LDFLAGS = -module -avoid-version -shared \

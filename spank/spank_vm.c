@@ -14,7 +14,15 @@ SPANK_PLUGIN(slurm-vm, 1);
 struct svm_plugin svm_plugin = {
 	.config_path = SVM_DEFAULT_CONFIG,
 	.opt_error = 0,
+	.conf_state = 0,
 };
+
+int svm_plugin_config(struct svm_plugin *p)
+{
+	if (p->conf_state == 0)
+		p->conf_state = svm_config_load(&p->conf, p->config_path, 0) < 0 ? -1 : 1;
+	return p->conf_state > 0 ? 0 : -1;
+}
 
 /* Library messages go to Slurm's log: the user's stderr in srun/sbatch, the
  * slurmd/slurmstepd log on the node.  Slurm adds its own prefix. */
@@ -63,4 +71,22 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
 	default:
 		return 0;
 	}
+}
+
+int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
+{
+	(void)ac;
+	(void)av;
+	if (spank_context() != S_CTX_REMOTE)
+		return 0;
+	return svm_remote_task_privileged(sp, &svm_plugin);
+}
+
+int slurm_spank_task_init(spank_t sp, int ac, char **av)
+{
+	(void)ac;
+	(void)av;
+	if (spank_context() != S_CTX_REMOTE)
+		return 0;
+	return svm_remote_task_init(sp, &svm_plugin);
 }

@@ -1,0 +1,110 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "jobdir.h"
+#include "log.h"
+
+int svm_node_name_ok(const char *node)
+{
+	size_t n = strlen(node);
+
+	return n > 0 && n <= 64 && node[0] != '.' && node[0] != '-' &&
+	       strspn(node, "abcdefghijklmnopqrstuvwxyz"
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
+int svm_path_join(char *buf, size_t len, const char *dir, const char *name)
+{
+	int n = snprintf(buf, len, "%s/%s", dir, name);
+
+	return (n < 0 || (size_t)n >= len) ? -1 : 0;
+}
+
+int svm_jobdir_init(struct svm_jobdir *dir, const struct svm_config *conf,
+		    uint32_t job, const char *node)
+{
+	char leaf[96];
+
+	memset(dir, 0, sizeof(*dir));
+	if (!node || !svm_node_name_ok(node)) {
+		svm_error("bad node name '%s'", node ? node : "");
+		return -1;
+	}
+	dir->job = job;
+	strcpy(dir->node, node);
+	snprintf(leaf, sizeof(leaf), "%u.%s", job, node);
+	snprintf(dir->domain, sizeof(dir->domain), "svm-%u-%s", job, node);
+	if (svm_path_join(dir->state, sizeof(dir->state), conf->runtime_dir, leaf) < 0 ||
+	    svm_path_join(dir->sock, sizeof(dir->sock), dir->state, "sock") < 0 ||
+	    svm_path_join(dir->scratch, sizeof(dir->scratch), conf->scratch_dir, leaf) < 0) {
+		svm_error("runtime or scratch path too long for job %u on %s", job, node);
+		return -1;
+	}
+	return 0;
+}
+
+int svm_outcome_write(const struct svm_jobdir *dir, const char *msg)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 8], buf[1200];
+	int fd, n, rc = -1;
+
+	if (svm_path_join(path, sizeof(path), dir->state, "outcome") < 0)
+		return -1;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	n = msg ? snprintf(buf, sizeof(buf), "error: %s\n", msg)
+		: snprintf(buf, sizeof(buf), "ok\n");
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		n = (int)sizeof(buf) - 1;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		svm_error("cannot write %s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	if (write(fd, buf, (size_t)n) != n || fsync(fd) < 0) {
+		svm_error("cannot write %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	/* readers see the old outcome or the new one, never half of it */
+	if (rename(tmp, path) < 0) {
+		svm_error("cannot rename %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	close(fd);
+	if (rc < 0)
+		unlink(tmp);
+	return rc;
+}
+
+int svm_outcome_read(const struct svm_jobdir *dir, char *msg, size_t len)
+{
+	char path[PATH_MAX], buf[1200];
+	ssize_t n;
+	int fd;
+
+	if (svm_path_join(path, sizeof(path), dir->state, "outcome") < 0)
+		return -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (!strcmp(buf, "ok"))
+		return 1;
+	if (!strncmp(buf, "error: ", 7)) {
+		snprintf(msg, len, "%s", buf + 7);
+		return 0;
+	}
+	snprintf(msg, len, "unreadable prolog outcome '%.100s'", buf);
+	return 0;
+}

@@ -1,0 +1,48 @@
+/* Where one job's guest on one node keeps its files.  Both slurmd of a test
+ * cluster share one host, so every name carries the job id AND the node.
+ *
+ *   <runtime_dir>/<job>.<node>/          root, 0755: prolog state
+ *       outcome                          "ok" or "error: <message>"
+ *       relay.pid, domain.xml, console.log
+ *       sock/                            job user, 0700
+ *           agent.sock                   QEMU's end of the agent channel
+ *           relay.sock                   where slurm-vm-exec connects
+ *   <scratch_dir>/<job>.<node>/          job user, 0700
+ *       overlay.qcow2                    the guest's disk over the user image
+ */
+#ifndef SVM_JOBDIR_H
+#define SVM_JOBDIR_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmconf.h"
+
+struct svm_jobdir {
+	uint32_t job;
+	char node[65];
+	char state[PATH_MAX];	/* <runtime_dir>/<job>.<node> */
+	char sock[PATH_MAX];	/* state/sock */
+	char scratch[PATH_MAX];	/* <scratch_dir>/<job>.<node> */
+	char domain[96];	/* libvirt domain name: svm-<job>-<node> */
+};
+
+/* 1 if NODE is a safe node name for file and domain names. */
+int svm_node_name_ok(const char *node);
+
+/* Fills DIR with the paths of JOB on NODE; -1 (logged) on a bad name. */
+int svm_jobdir_init(struct svm_jobdir *dir, const struct svm_config *conf,
+		    uint32_t job, const char *node);
+
+/* Joins DIR and NAME into BUF; -1 if it does not fit. */
+int svm_path_join(char *buf, size_t len, const char *dir, const char *name);
+
+/* The outcome the prolog leaves for the plugin: MSG NULL means success. */
+int svm_outcome_write(const struct svm_jobdir *dir, const char *msg);
+
+/* Reads the outcome: returns 1 when the prolog succeeded, 0 when it failed
+ * (MSG holds its one-line reason), -1 when there is no outcome. */
+int svm_outcome_read(const struct svm_jobdir *dir, char *msg, size_t len);
+
+#endif

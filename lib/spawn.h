@@ -1,0 +1,37 @@
+/* Running helper programs the careful way: fork + exec with a clean
+ * environment, stdin from /dev/null, every other fd closed, privileges
+ * dropped explicitly, and the child's status checked.  Never system(). */
+#ifndef SVM_SPAWN_H
+#define SVM_SPAWN_H
+
+#include <sys/types.h>
+
+struct svm_spawn {
+	const char *const *argv;	/* argv[0] is an absolute path */
+	const char *const *envp;	/* NULL: an empty environment */
+	uid_t uid;			/* (uid_t)-1: keep ours */
+	gid_t gid;
+	const gid_t *groups;		/* supplementary groups after the drop */
+	int ngroups;
+	const char *cwd;		/* NULL: "/" */
+	int stdout_fd;			/* -1: /dev/null */
+	int stderr_fd;			/* -1: /dev/null */
+	int keep_fd;			/* one more fd the child keeps, or -1 */
+	int new_session;		/* setsid() in the child (daemons) */
+};
+
+/* Starts the program; returns its pid, or -1 after logging why. */
+pid_t svm_spawn_start(const struct svm_spawn *sp);
+
+/* Runs the program to completion.  Returns 0 if it exited 0, else -1 after
+ * logging one line naming the program and its status; captured stderr (up
+ * to a few hundred bytes, first line) is appended to the message. */
+int svm_spawn_run(const struct svm_spawn *sp);
+
+/* Waits for PID; returns its wait status, or -1. */
+int svm_spawn_wait(pid_t pid);
+
+/* Describes a wait status ("exit 3", "signal 9") into BUF. */
+const char *svm_spawn_status_str(int status, char *buf, size_t len);
+
+#endif
