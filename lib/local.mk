@@ -6,7 +6,10 @@ lib_libslurmvm_la_SOURCES = \
 	lib/options.c lib/options.h \
 	lib/vmconf.c lib/vmconf.h \
 	lib/jobdir.c lib/jobdir.h \
-	lib/spawn.c lib/spawn.h
+	lib/spawn.c lib/spawn.h \
+	lib/jobenv.c lib/jobenv.h \
+	lib/slurmdlog.c lib/slurmdlog.h \
+	lib/teardown.c lib/teardown.h
 # The plugin is a shared object: everything it links must be PIC.
 lib_libslurmvm_la_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS) $(HWLOC_CFLAGS)
 lib_libslurmvm_la_LIBADD = $(LIBVIRT_LIBS) $(HWLOC_LIBS)

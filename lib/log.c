@@ -18,6 +18,16 @@ void svm_log_init(svm_log_sink sink, enum svm_log_level max_level)
 	log_ctx.max_level = max_level;
 }
 
+svm_log_sink svm_log_current_sink(void)
+{
+	return log_ctx.sink;
+}
+
+enum svm_log_level svm_log_current_level(void)
+{
+	return log_ctx.max_level;
+}
+
 void svm_log_stderr(enum svm_log_level level, const char *msg)
 {
 	(void)level;

@@ -19,6 +19,10 @@ typedef void (*svm_log_sink)(enum svm_log_level level, const char *msg);
  * MAX_LEVEL are dropped before formatting. */
 void svm_log_init(svm_log_sink sink, enum svm_log_level max_level);
 
+/* The sink and level in force, to wrap them. */
+svm_log_sink svm_log_current_sink(void);
+enum svm_log_level svm_log_current_level(void);
+
 /* The sink that writes "slurm-vm: MSG\n" to stderr. */
 void svm_log_stderr(enum svm_log_level level, const char *msg);
 

@@ -1,0 +1,123 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "jobenv.h"
+#include "jobdir.h"
+#include "log.h"
+#include "parse.h"
+#include "vmconf.h"
+
+static int get_u32(const char *name, uint32_t *out)
+{
+	const char *v = getenv(name);
+	uint64_t n;
+
+	if (!v || svm_parse_u64(v, 0, UINT32_MAX - 1, &n) < 0) {
+		svm_error("%s is %s in the prolog environment", name,
+			  v ? "not a number" : "not set");
+		return -1;
+	}
+	*out = (uint32_t)n;
+	return 0;
+}
+
+static int get_str(const char *name, char *buf, size_t len, int required)
+{
+	const char *v = getenv(name);
+
+	buf[0] = '\0';
+	if (!v) {
+		if (required)
+			svm_error("%s is not set in the prolog environment", name);
+		return required ? -1 : 0;
+	}
+	if (svm_strlcpy(buf, v, len) < 0) {
+		svm_error("%s is longer than %zu bytes", name, len - 1);
+		return -1;
+	}
+	return 0;
+}
+
+int svm_jobenv_read(struct svm_jobenv *env, char *user_err, size_t errlen)
+{
+	static const struct {
+		const char *var;
+		int (*parse)(struct svm_options *, const char *, char *, size_t);
+		const char *opt;
+	} user_vars[] = {
+		{ "SPANK_VM_IMAGE", svm_opt_image, "--vm-image" },
+		{ "SPANK_VM_MEM", svm_opt_mem, "--vm-mem" },
+		{ "SPANK_VM_HUGEPAGES", svm_opt_hugepages, "--vm-hugepages" },
+		{ "SPANK_VM_IB", svm_opt_ib, "--vm-ib" },
+	};
+	uint32_t uid, gid;
+	char err[512];
+	const char *mounts;
+
+	memset(env, 0, sizeof(*env));
+	svm_options_init(&env->opts);
+	user_err[0] = '\0';
+	if (get_u32("SLURM_JOB_ID", &env->job) < 0 ||
+	    get_u32("SLURM_JOB_UID", &uid) < 0 ||
+	    get_u32("SLURM_JOB_GID", &gid) < 0 ||
+	    get_str("SLURMD_NODENAME", env->node, sizeof(env->node), 1) < 0 ||
+	    get_str("SLURM_JOB_USER", env->user, sizeof(env->user), 0) < 0 ||
+	    get_str("SLURM_JOB_WORK_DIR", env->workdir, sizeof(env->workdir), 0) < 0 ||
+	    get_str("SLURM_NODELIST", env->nodelist, sizeof(env->nodelist), 0) < 0 ||
+	    get_str("SLURM_CONF", env->slurm_conf, sizeof(env->slurm_conf), 0) < 0)
+		return -1;
+	env->uid = (uid_t)uid;
+	env->gid = (gid_t)gid;
+	if (!svm_node_name_ok(env->node)) {
+		svm_error("SLURMD_NODENAME '%s' is not a usable node name", env->node);
+		return -1;
+	}
+	if (!getenv("SPANK_VM_IMAGE"))
+		return 0;
+	env->vm = 1;
+	for (size_t i = 0; i < sizeof(user_vars) / sizeof(user_vars[0]); i++) {
+		const char *v = getenv(user_vars[i].var);
+
+		if (!v)
+			continue;
+		if (user_vars[i].parse(&env->opts, v, err, sizeof(err)) < 0) {
+			snprintf(user_err, errlen, "%s: %s", user_vars[i].opt, err);
+			return 0;
+		}
+	}
+	/* several mounts travel as one variable, separated by commas */
+	mounts = getenv("SPANK_VM_MOUNTS");
+	if (mounts && *mounts) {
+		char buf[8192], *save = NULL;
+
+		if (svm_strlcpy(buf, mounts, sizeof(buf)) < 0) {
+			snprintf(user_err, errlen, "--vm-mount: too many or too long mounts");
+			return 0;
+		}
+		for (char *m = strtok_r(buf, ",", &save); m; m = strtok_r(NULL, ",", &save)) {
+			if (svm_opt_mount(&env->opts, m, err, sizeof(err)) < 0) {
+				snprintf(user_err, errlen, "--vm-mount: %s", err);
+				return 0;
+			}
+		}
+	}
+	return 0;
+}
+
+void svm_jobenv_config_path(const struct svm_jobenv *env, char *buf, size_t len)
+{
+	const char *slash = strrchr(env->slurm_conf, '/');
+
+	if (env->slurm_conf[0] == '/' && slash) {
+		int n = snprintf(buf, len, "%.*s/vm.conf", (int)(slash - env->slurm_conf),
+				 env->slurm_conf);
+
+		if (n > 0 && (size_t)n < len && access(buf, F_OK) == 0)
+			return;
+	}
+	snprintf(buf, len, "%s", SVM_DEFAULT_CONFIG);
+}

@@ -1,0 +1,37 @@
+/* What slurmd tells the prolog and epilog about the job, from their
+ * environment.  Slurm's own variables are trusted; the SPANK_VM_* ones
+ * come from the user's srun/sbatch and are checked like any user input. */
+#ifndef SVM_JOBENV_H
+#define SVM_JOBENV_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "options.h"
+
+struct svm_jobenv {
+	uint32_t job;
+	uid_t uid;
+	gid_t gid;
+	char user[64];
+	char node[65];
+	char workdir[PATH_MAX];		/* empty if Slurm gave none */
+	char nodelist[4096];		/* the job's nodes, Slurm hostlist */
+	char slurm_conf[PATH_MAX];	/* slurmd's slurm.conf */
+	int vm;				/* the job asked for a guest */
+	struct svm_options opts;	/* SPANK_VM_* parsed */
+};
+
+/* Reads the environment into ENV.  Returns 0, or -1 after logging when a
+ * Slurm variable is missing or malformed (a node fault).  User values that
+ * do not parse are reported in USER_ERR (one line) with 0 returned and
+ * ENV->vm set, so the caller records them for the user instead of failing
+ * the node. */
+int svm_jobenv_read(struct svm_jobenv *env, char *user_err, size_t errlen);
+
+/* The vm.conf of this node: next to slurmd's slurm.conf, else the built-in
+ * default path. */
+void svm_jobenv_config_path(const struct svm_jobenv *env, char *buf, size_t len);
+
+#endif

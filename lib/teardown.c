@@ -1,0 +1,181 @@
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+#include "ib.h"
+#include "log.h"
+#include "spawn.h"
+#include "teardown.h"
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if ((flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT) {
+		svm_error("cannot remove %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int svm_rmtree(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) == 0 ? 0 : -1;
+}
+
+int svm_bridge_name(const struct svm_config *conf, uint32_t job, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s%u", conf->network_name, job);
+
+	/* IFNAMSIZ is 16 with the NUL */
+	if (n < 0 || (size_t)n >= len || n > 15) {
+		svm_error("bridge name %s%u is longer than 15 characters", conf->network_name, job);
+		return -1;
+	}
+	return 0;
+}
+
+static int destroy_domain(const struct svm_config *conf, const char *name)
+{
+	virConnectPtr conn;
+	virDomainPtr dom;
+	int rc = 0;
+
+	conn = virConnectOpen(conf->libvirt_uri);
+	if (!conn) {
+		svm_error("cannot connect to libvirt at %s", conf->libvirt_uri);
+		return -1;
+	}
+	dom = virDomainLookupByName(conn, name);
+	if (dom) {
+		/* a transient domain disappears once destroyed */
+		if (virDomainIsActive(dom) == 1 && virDomainDestroy(dom) < 0) {
+			if (virDomainIsActive(dom) == 1) {
+				svm_error("cannot destroy domain %s", name);
+				rc = -1;
+			}
+		}
+		if (rc == 0 && virDomainIsPersistent(dom) == 1)
+			virDomainUndefineFlags(dom, VIR_DOMAIN_UNDEFINE_NVRAM);
+		virDomainFree(dom);
+		if (rc == 0)
+			svm_verbose("destroyed domain %s", name);
+	}
+	virConnectClose(conn);
+	return rc;
+}
+
+/* Stops the process whose pid the prolog recorded in STATE/NAME, if it is
+ * still the program we started (the pid may have been reused). */
+static int stop_recorded(const char *state, const char *name, const char *exe_name)
+{
+	char path[PATH_MAX], buf[32], exe[PATH_MAX], link[64];
+	ssize_t n;
+	long pid;
+	int fd;
+
+	if (svm_path_join(path, sizeof(path), state, name) < 0)
+		return -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	pid = strtol(buf, NULL, 10);
+	if (pid <= 1)
+		return 0;
+	snprintf(link, sizeof(link), "/proc/%ld/exe", pid);
+	n = readlink(link, exe, sizeof(exe) - 1);
+	if (n <= 0)
+		goto done;	/* gone */
+	exe[n] = '\0';
+	if (!strstr(exe, exe_name))
+		goto done;	/* reused by another program */
+	kill((pid_t)pid, SIGTERM);
+	for (int i = 0; i < 50 && kill((pid_t)pid, 0) == 0; i++) {
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+	}
+	if (kill((pid_t)pid, 0) == 0) {
+		svm_verbose("%s (pid %ld) ignored SIGTERM: killing it", exe_name, pid);
+		kill((pid_t)pid, SIGKILL);
+	}
+done:
+	unlink(path);
+	return 0;
+}
+
+/* Deletes the job's bridge once no interface is attached to it: the other
+ * guests of the job on this host may still be running. */
+static int remove_bridge(const struct svm_config *conf, uint32_t job)
+{
+	char br[16], path[PATH_MAX];
+	struct dirent *de;
+	int ports = 0;
+	DIR *d;
+
+	if (conf->network != SVM_NET_BRIDGE || svm_bridge_name(conf, job, br, sizeof(br)) < 0)
+		return 0;
+	snprintf(path, sizeof(path), "/sys/class/net/%s/brif", br);
+	d = opendir(path);
+	if (!d)
+		return 0;	/* no such bridge */
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			ports++;
+	closedir(d);
+	if (ports > 0)
+		return 0;
+	{
+		const char *argv[] = { "/sbin/ip", "link", "delete", br, "type", "bridge", NULL };
+		struct svm_spawn sp = { .argv = argv, .uid = (uid_t)-1, .stdout_fd = -1,
+					.stderr_fd = -1, .keep_fd = -1 };
+
+		if (access(argv[0], X_OK) < 0)
+			argv[0] = "/usr/sbin/ip";
+		if (svm_spawn_run(&sp) < 0 && access(path, F_OK) == 0)
+			return -1;
+	}
+	svm_verbose("removed bridge %s", br);
+	return 0;
+}
+
+int svm_teardown(const struct svm_config *conf, const struct svm_jobdir *dir,
+		 int keep_state)
+{
+	int rc = 0;
+
+	if (destroy_domain(conf, dir->domain) < 0)
+		rc = -1;
+	stop_recorded(dir->state, "relay.pid", "slurm-vm-relay");
+	if (svm_ib_release(conf, dir->job, dir->node) < 0)
+		rc = -1;
+	if (remove_bridge(conf, dir->job) < 0)
+		rc = -1;
+	if (svm_rmtree(dir->scratch) < 0)
+		rc = -1;
+	if (!keep_state && svm_rmtree(dir->state) < 0)
+		rc = -1;
+	return rc;
+}

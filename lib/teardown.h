@@ -1,0 +1,26 @@
+/* Undoing what the prolog did for one job on one node: used by the epilog,
+ * and by the prolog itself after a failed boot.  Every step tolerates its
+ * object being already gone, so it is safe after a crash, a half-done
+ * prolog, and when run twice. */
+#ifndef SVM_TEARDOWN_H
+#define SVM_TEARDOWN_H
+
+#include "jobdir.h"
+#include "vmconf.h"
+
+/* Destroys the domain, stops the relay, releases the job's VFs, removes the
+ * job network when no other guest uses it.  Keeps the state directory when
+ * KEEP_STATE (the prolog leaves its outcome there for the plugin), else
+ * removes it and the scratch directory.  Returns 0, or -1 after logging
+ * when something could not be undone (a node fault). */
+int svm_teardown(const struct svm_config *conf, const struct svm_jobdir *dir,
+		 int keep_state);
+
+/* Removes PATH and everything below it without following symbolic links.
+ * A missing PATH is not an error. */
+int svm_rmtree(const char *path);
+
+/* The job network's bridge name: NAME_PREFIX + job id ("svm42"). */
+int svm_bridge_name(const struct svm_config *conf, uint32_t job, char *buf, size_t len);
+
+#endif

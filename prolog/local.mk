@@ -1,0 +1,4 @@
+# slurm-vm-prolog: Prolog= in slurm.conf (with PrologFlags=Alloc).
+pkglibexec_PROGRAMS += prolog/slurm-vm-prolog
+prolog_slurm_vm_prolog_SOURCES = prolog/prolog.c prolog/prolog.h prolog/ready.c
+prolog_slurm_vm_prolog_LDADD = lib/libslurmvm.la $(SLURM_LIBS)

@@ -1,0 +1,448 @@
+/* slurm-vm-prolog: run by slurmd as root when a job is allocated
+ * (PrologFlags=Alloc), once per job and node.  For a job with --vm-image it
+ * boots the node's guest, shaped like the host, and waits until the guest
+ * agent is ready.
+ *
+ * Failures are sorted by whose they are.  Slurm drains a node whose prolog
+ * exits non-zero, so a failure caused by the user (a bad image, a guest
+ * that does not boot) is recorded in the job's outcome file for the plugin
+ * to report on the user's stderr, and the prolog exits 0: the job fails,
+ * the node stays in service.  A node fault (libvirtd down, a device error)
+ * is recorded too, and drains the node with a reason naming the cause. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <slurm/slurm.h>
+
+#include "domain_xml.h"
+#include "ib.h"
+#include "image.h"
+#include "jobdir.h"
+#include "jobenv.h"
+#include "log.h"
+#include "parse.h"
+#include "prolog.h"
+#include "slurmdlog.h"
+#include "spawn.h"
+#include "teardown.h"
+#include "topology.h"
+#include "vmconf.h"
+
+/* The failure being handled: whose it is and what to tell. */
+struct failure {
+	enum { FAULT_NONE, FAULT_USER, FAULT_NODE } who;
+	char msg[1024];
+};
+
+static void __attribute__((format(printf, 3, 4)))
+fail(struct failure *f, int who, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (f->who != FAULT_NONE)
+		return;	/* the first cause is the one to report */
+	f->who = who;
+	va_start(ap, fmt);
+	vsnprintf(f->msg, sizeof(f->msg), fmt, ap);
+	va_end(ap);
+}
+
+/* Library errors are logged as they happen; the last one becomes the
+ * failure message when the caller has nothing more precise. */
+static char last_error[1024];
+static svm_log_sink next_sink;
+
+static void remember_sink(enum svm_log_level level, const char *msg)
+{
+	if (level == SVM_LOG_ERROR)
+		snprintf(last_error, sizeof(last_error), "%s", msg);
+	next_sink(level, msg);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Logs the phase that just ended with its duration, at verbose level. */
+static void phase_done(const char *phase, double *t0)
+{
+	double t = now();
+
+	svm_verbose("phase %s took %.3f s", phase, t - *t0);
+	*t0 = t;
+}
+
+static void libvirt_error(void *arg, virErrorPtr err)
+{
+	(void)arg;
+	if (err && err->message)
+		svm_error("libvirt: %s", err->message);
+}
+
+/* Creates DIR (mode MODE) owned by UID:GID, or fixes an existing one made by
+ * an earlier, interrupted prolog of the same job. */
+static int make_dir(const char *dir, mode_t mode, uid_t uid, gid_t gid)
+{
+	struct stat st;
+
+	if (mkdir(dir, mode) < 0 && errno != EEXIST) {
+		svm_error("cannot create %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		svm_error("%s is not a directory", dir);
+		return -1;
+	}
+	if (chown(dir, uid, gid) < 0 || chmod(dir, mode) < 0) {
+		svm_error("cannot set owner and mode of %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Runs FN(ARG) with the job user's identity as the effective one, so that
+ * files are opened with the user's rights and never root's: the image path
+ * is the user's word. */
+static int as_user(const struct svm_jobenv *env, int (*fn)(void *), void *arg)
+{
+	gid_t groups[256];
+	int ngroups = (int)(sizeof(groups) / sizeof(groups[0]));
+	int rc;
+
+	if (getgrouplist(env->user[0] ? env->user : "nobody", env->gid, groups, &ngroups) < 0)
+		ngroups = 0;
+	if (setgroups((size_t)ngroups, groups) < 0 || setegid(env->gid) < 0 ||
+	    seteuid(env->uid) < 0) {
+		svm_error("cannot take the identity of uid %u: %s", (unsigned)env->uid,
+			  strerror(errno));
+		seteuid(0);
+		setegid(0);
+		setgroups(0, NULL);
+		return -1;
+	}
+	rc = fn(arg);
+	if (seteuid(0) < 0 || setegid(0) < 0 || setgroups(0, NULL) < 0) {
+		/* cannot go on as anything but root */
+		svm_error("cannot return to root: %s", strerror(errno));
+		_exit(1);
+	}
+	return rc;
+}
+
+struct image_check {
+	const char *path;
+	const struct svm_config *conf;
+	char resolved[PATH_MAX];
+	struct svm_image_info info;
+	char err[1024];
+};
+
+static int check_image_cb(void *arg)
+{
+	struct image_check *c = arg;
+
+	if (svm_image_resolve(c->path, c->conf, c->resolved, c->err, sizeof(c->err)) < 0)
+		return -1;
+	return svm_image_check(c->resolved, c->conf, &c->info, c->err, sizeof(c->err));
+}
+
+static int write_file(const char *dir, const char *name, const char *text, mode_t mode)
+{
+	char path[PATH_MAX];
+	size_t len = strlen(text);
+	int fd, rc = -1;
+
+	if (svm_path_join(path, sizeof(path), dir, name) < 0)
+		return -1;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0) {
+		svm_error("cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (write(fd, text, len) == (ssize_t)len)
+		rc = 0;
+	else
+		svm_error("cannot write %s: %s", path, strerror(errno));
+	close(fd);
+	return rc;
+}
+
+/* The guest's memory: the user's --vm-mem, else the site default, else
+ * what the job's cells hold less what the host keeps. */
+static uint64_t guest_mem(const struct svm_jobenv *env, const struct svm_config *conf,
+			  const struct svm_topology *topo)
+{
+	uint64_t have = svm_topology_mem_mib(topo);
+
+	if (env->opts.mem_mib)
+		return env->opts.mem_mib;
+	if (conf->default_mem)
+		return conf->default_mem;
+	return have > conf->host_mem_reserve ? have - conf->host_mem_reserve : 0;
+}
+
+static int node_index(const struct svm_jobenv *env)
+{
+	hostlist_t hl;
+	int i;
+
+	if (!env->nodelist[0])
+		return 0;
+	hl = slurm_hostlist_create(env->nodelist);
+	if (!hl)
+		return 0;
+	i = slurm_hostlist_find(hl, env->node);
+	slurm_hostlist_destroy(hl);
+	return i < 0 ? 0 : i;
+}
+
+/* The job network on this host: one bridge per job, shared by the job's
+ * guests on this host, with no address and no uplink of its own. */
+static int make_bridge(const struct svm_config *conf, uint32_t job)
+{
+	char br[16], path[PATH_MAX];
+	const char *ip = access("/sbin/ip", X_OK) == 0 ? "/sbin/ip" : "/usr/sbin/ip";
+
+	if (svm_bridge_name(conf, job, br, sizeof(br)) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "/sys/class/net/%s", br);
+	if (access(path, F_OK) < 0) {
+		const char *add[] = { ip, "link", "add", "name", br, "type", "bridge", NULL };
+		struct svm_spawn sp = { .argv = add, .uid = (uid_t)-1, .stdout_fd = -1,
+					.stderr_fd = -1, .keep_fd = -1 };
+
+		/* the job's other node on this host may win the race */
+		if (svm_spawn_run(&sp) < 0 && access(path, F_OK) < 0)
+			return -1;
+	}
+	{
+		const char *up[] = { ip, "link", "set", br, "up", NULL };
+		struct svm_spawn sp = { .argv = up, .uid = (uid_t)-1, .stdout_fd = -1,
+					.stderr_fd = -1, .keep_fd = -1 };
+
+		return svm_spawn_run(&sp);
+	}
+}
+
+/* Boots the guest.  Fills F on failure. */
+static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
+		 const struct svm_jobdir *dir, struct failure *f)
+{
+	struct image_check ic = { .path = env->opts.image, .conf = conf };
+	struct svm_topology *topo = NULL;
+	struct svm_ib_choice ib = { .mode = SVM_IB_NONE };
+	struct svm_job job;
+	char overlay[PATH_MAX], agent_sock[PATH_MAX], console[PATH_MAX];
+	char qemu_img[] = "/usr/bin/qemu-img";
+	char **argv = NULL;
+	char *xml = NULL;
+	virConnectPtr conn = NULL;
+	virDomainPtr dom = NULL;
+	double t0 = now();
+	int hp, ibmode;
+
+	/* -- check: the image, as the user */
+	if (as_user(env, check_image_cb, &ic) < 0) {
+		fail(f, FAULT_USER, "%s", ic.err[0] ? ic.err : last_error);
+		goto out;
+	}
+	phase_done("check", &t0);
+
+	/* -- overlay: a qcow2 over the user's image, made by the user */
+	if (make_dir(dir->scratch, 0700, env->uid, env->gid) < 0 ||
+	    svm_path_join(overlay, sizeof(overlay), dir->scratch, "overlay.qcow2") < 0) {
+		fail(f, FAULT_NODE, "cannot prepare the scratch directory %s", dir->scratch);
+		goto out;
+	}
+	argv = svm_overlay_argv(qemu_img, ic.resolved, ic.info.format, ic.info.virtual_size, overlay);
+	if (!argv) {
+		fail(f, FAULT_NODE, "out of memory");
+		goto out;
+	}
+	{
+		struct svm_spawn sp = { .argv = (const char *const *)argv, .uid = env->uid,
+					.gid = env->gid, .cwd = dir->scratch, .stdout_fd = -1,
+					.stderr_fd = -1, .keep_fd = -1 };
+
+		if (svm_spawn_run(&sp) < 0) {
+			fail(f, FAULT_NODE, "cannot create the overlay of %s: %s", ic.resolved, last_error);
+			goto out;
+		}
+	}
+	phase_done("overlay", &t0);
+
+	/* -- XML: the guest shaped like this node */
+	if (svm_topology_load(conf->topology_xml[0] ? conf->topology_xml : NULL, NULL,
+			      conf->reserved_cpus, &topo) < 0) {
+		fail(f, FAULT_NODE, "cannot read this node's topology: %s", last_error);
+		goto out;
+	}
+	hp = env->opts.hugepages >= 0 ? env->opts.hugepages : (int)conf->hugepages;
+	ibmode = env->opts.ib >= 0 ? env->opts.ib : (int)conf->ib;
+	if (svm_ib_select(topo, conf, (enum svm_ib)ibmode, env->job, env->node, 1,
+			  NULL, NULL, &ib) < 0) {
+		/* asking for an adapter the node lacks is the user's request */
+		fail(f, env->opts.ib >= 0 ? FAULT_USER : FAULT_NODE,
+		     "cannot give the guest InfiniBand: %s", last_error);
+		goto out;
+	}
+	if (make_dir(dir->sock, 0700, env->uid, env->gid) < 0 ||
+	    svm_path_join(agent_sock, sizeof(agent_sock), dir->sock, "agent.sock") < 0 ||
+	    svm_path_join(console, sizeof(console), dir->state, "console.log") < 0) {
+		fail(f, FAULT_NODE, "cannot prepare the runtime directory %s", dir->state);
+		goto out;
+	}
+	memset(&job, 0, sizeof(job));
+	job.id = env->job;
+	job.node = env->node;
+	job.node_index = (unsigned)node_index(env);
+	job.uid = env->uid;
+	job.gid = env->gid;
+	job.image = ic.resolved;
+	job.image_format = ic.info.format;
+	job.overlay = overlay;
+	job.mem_mib = guest_mem(env, conf, topo);
+	job.hugepages = (enum svm_hugepages)hp;
+	job.ib = &ib;
+	job.agent_socket = agent_sock;
+	job.console_log = console;
+	job.network = conf->network;
+	job.workdir = env->workdir[0] ? env->workdir : NULL;
+	job.n_mounts = env->opts.n_mounts;
+	job.mounts = env->opts.mounts;
+	if (conf->network == SVM_NET_BRIDGE) {
+		static char br[16];
+
+		if (svm_bridge_name(conf, env->job, br, sizeof(br)) < 0) {
+			fail(f, FAULT_NODE, "%s", last_error);
+			goto out;
+		}
+		job.network_name = br;
+	}
+	xml = svm_domain_xml(topo, conf, &job);
+	if (!xml) {
+		/* the memory the user asked for, a mount outside the allowed paths */
+		fail(f, FAULT_USER, "%s", last_error);
+		goto out;
+	}
+	write_file(dir->state, "domain.xml", xml, 0600);
+	phase_done("xml", &t0);
+
+	/* -- define/start */
+	if (conf->network == SVM_NET_BRIDGE && make_bridge(conf, env->job) < 0) {
+		fail(f, FAULT_NODE, "cannot create the job network: %s", last_error);
+		goto out;
+	}
+	virSetErrorFunc(NULL, libvirt_error);
+	conn = virConnectOpen(conf->libvirt_uri);
+	if (!conn) {
+		fail(f, FAULT_NODE, "cannot connect to libvirt at %s: %s", conf->libvirt_uri, last_error);
+		goto out;
+	}
+	dom = virDomainCreateXML(conn, xml, 0);
+	if (!dom) {
+		fail(f, hp != SVM_HUGEPAGES_NONE && env->opts.hugepages >= 0 ? FAULT_USER : FAULT_NODE,
+		     "cannot start the guest: %s", last_error);
+		goto out;
+	}
+	phase_done("start", &t0);
+
+	/* -- boot to ready */
+	if (svm_prolog_wait_ready(env, conf, dir, agent_sock) < 0) {
+		fail(f, FAULT_USER, "%s", last_error);
+		goto out;
+	}
+	phase_done("ready", &t0);
+out:
+	if (dom)
+		virDomainFree(dom);
+	if (conn)
+		virConnectClose(conn);
+	free(xml);
+	svm_argv_free(argv);
+	svm_topology_free(topo);
+}
+
+/* Drains this node with REASON through slurmctld.  0 or -1. */
+static int drain(const struct svm_jobenv *env, const char *reason)
+{
+	update_node_msg_t msg;
+	char node[sizeof(env->node)], why[256];
+
+	slurm_init_update_node_msg(&msg);
+	snprintf(node, sizeof(node), "%s", env->node);
+	snprintf(why, sizeof(why), "slurm-vm: %.200s", reason);
+	msg.node_names = node;
+	msg.node_state = NODE_STATE_DRAIN;
+	msg.reason = why;
+	msg.reason_uid = 0;
+	return slurm_update_node(&msg) == SLURM_SUCCESS ? 0 : -1;
+}
+
+int main(void)
+{
+	struct svm_jobenv env;
+	struct svm_config conf;
+	struct svm_jobdir dir;
+	struct failure f = { .who = FAULT_NONE };
+	char conf_path[PATH_MAX], uerr[1024];
+
+	/* not a VM job: nothing to do, as fast as possible */
+	if (!getenv("SPANK_VM_IMAGE"))
+		return 0;
+	svm_slurmdlog_init("slurm-vm-prolog", getenv("SLURM_CONF"), getenv("SLURMD_NODENAME"), 0);
+	if (svm_jobenv_read(&env, uerr, sizeof(uerr)) < 0)
+		return 1;
+	svm_slurmdlog_init("slurm-vm-prolog", env.slurm_conf, env.node, env.job);
+	next_sink = svm_log_current_sink();
+	svm_log_init(remember_sink, svm_log_current_level());
+	svm_jobenv_config_path(&env, conf_path, sizeof(conf_path));
+	if (svm_config_load(&conf, conf_path, 0) < 0)
+		return 1;	/* the admin's config: a node fault */
+	if (svm_jobdir_init(&dir, &conf, env.job, env.node) < 0 ||
+	    make_dir(conf.runtime_dir, 0755, 0, 0) < 0 ||
+	    make_dir(dir.state, 0755, 0, 0) < 0 ||
+	    make_dir(conf.scratch_dir, 0755, 0, 0) < 0)
+		return 1;
+	svm_verbose("booting the guest of job %u on %s from %s", env.job, env.node, env.opts.image);
+
+	if (uerr[0])
+		fail(&f, FAULT_USER, "%s", uerr);
+	else
+		boot(&env, &conf, &dir, &f);
+
+	if (f.who == FAULT_NONE) {
+		if (svm_outcome_write(&dir, NULL) < 0)
+			return 1;
+		svm_info("guest of job %u on %s is ready", env.job, env.node);
+		return 0;
+	}
+	/* Take down what was started; the state dir keeps the outcome. */
+	svm_teardown(&conf, &dir, 1);
+	svm_outcome_write(&dir, f.msg);
+	if (f.who == FAULT_USER) {
+		svm_info("job %u on %s failed for a reason of the user's: %s", env.job, env.node, f.msg);
+		return 0;
+	}
+	svm_error("node fault for job %u on %s: %s", env.job, env.node, f.msg);
+	if (drain(&env, f.msg) == 0)
+		return 0;	/* drained with our reason; the job fails with the outcome */
+	return 1;
+}

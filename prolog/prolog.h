@@ -1,0 +1,16 @@
+/* Parts of slurm-vm-prolog in files of their own. */
+#ifndef SVM_PROLOG_H
+#define SVM_PROLOG_H
+
+#include "jobdir.h"
+#include "jobenv.h"
+#include "vmconf.h"
+
+/* Starts the job's relay (as the job user) on the agent channel AGENT_SOCK
+ * and waits, event-driven, until the guest agent says ready or the
+ * boot_timeout passes or the guest dies.  Records the relay's pid in the
+ * state directory.  Returns 0, or -1 after logging why. */
+int svm_prolog_wait_ready(const struct svm_jobenv *env, const struct svm_config *conf,
+			  const struct svm_jobdir *dir, const char *agent_sock);
+
+#endif
