@@ -11,3 +11,30 @@ bin_PROGRAMS += cli/slurm-vm
 cli_slurm_vm_SOURCES = cli/slurm-vm.c
 cli_slurm_vm_CFLAGS = $(AM_CFLAGS) $(HWLOC_CFLAGS)
 cli_slurm_vm_LDADD = lib/libslurmvm.la
+
+# Unit tests; SVM_SRCDIR finds tests/topologies and tests/golden (also in
+# make distcheck, where the source tree is read-only).
+if HAVE_CMOCKA
+svm_xml_test_cflags = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(HWLOC_CFLAGS) $(LIBVIRT_CFLAGS) \
+	-DSVM_SRCDIR='"$(abs_top_srcdir)"'
+svm_xml_test_ldadd = lib/libslurmvm.la $(CMOCKA_LIBS) $(HWLOC_LIBS) $(LIBVIRT_LIBS)
+check_PROGRAMS += tests/unit/test_topology
+tests_unit_test_topology_SOURCES = tests/unit/test_topology.c
+tests_unit_test_topology_CFLAGS = $(svm_xml_test_cflags)
+tests_unit_test_topology_LDADD = $(svm_xml_test_ldadd)
+TESTS += tests/unit/test_topology
+check_PROGRAMS += tests/unit/test_image
+tests_unit_test_image_SOURCES = tests/unit/test_image.c
+tests_unit_test_image_CFLAGS = $(svm_xml_test_cflags)
+tests_unit_test_image_LDADD = $(svm_xml_test_ldadd)
+TESTS += tests/unit/test_image
+endif
+EXTRA_DIST += tests/topologies/README.md \
+	tests/topologies/16amd64-8n2c-cpusets.xml \
+	tests/topologies/16em64t-4s2c2t.xml \
+	tests/topologies/16intel64-manyVFs.xml \
+	tests/topologies/192em64t-24n8c2t.xml \
+	tests/topologies/24em64t-2n6c2t-pci.xml \
+	tests/topologies/32em64t-2n8c2t-pci-normalio.xml \
+	tests/topologies/32em64t-2n8c2t-pci-wholeio.xml \
+	tests/topologies/96em64t-4n4d3ca2co-pci.xml
