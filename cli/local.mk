@@ -28,6 +28,11 @@ tests_unit_test_image_SOURCES = tests/unit/test_image.c
 tests_unit_test_image_CFLAGS = $(svm_xml_test_cflags)
 tests_unit_test_image_LDADD = $(svm_xml_test_ldadd)
 TESTS += tests/unit/test_image
+check_PROGRAMS += tests/unit/test_ib
+tests_unit_test_ib_SOURCES = tests/unit/test_ib.c
+tests_unit_test_ib_CFLAGS = $(svm_xml_test_cflags)
+tests_unit_test_ib_LDADD = $(svm_xml_test_ldadd)
+TESTS += tests/unit/test_ib
 endif
 EXTRA_DIST += tests/topologies/README.md \
 	tests/topologies/16amd64-8n2c-cpusets.xml \

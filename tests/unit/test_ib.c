@@ -1,0 +1,354 @@
+/* InfiniBand function choice and VF reservation on a fake sysfs tree built
+ * in a temporary directory: two jobs never share a VF, release frees it,
+ * a stale reservation of a dead job is taken over, concurrent prologs
+ * serialize on the lock. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "ib.h"
+#include "log.h"
+#include "topology.h"
+#include "vmconf.h"
+
+#define PF "0000:05:00.0"	/* the ConnectX-3 of 24em64t-2n6c2t-pci.xml */
+
+static char tmpdir[1024];
+static char last_error[1024];
+static struct svm_config conf;
+static struct svm_topology *topo;
+
+static void capture(enum svm_log_level level, const char *msg)
+{
+	if (level == SVM_LOG_ERROR)
+		snprintf(last_error, sizeof(last_error), "%s", msg);
+}
+
+static void mkdirs(const char *path)
+{
+	char buf[PATH_MAX];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p == '/') {
+			*p = '\0';
+			mkdir(buf, 0755);
+			*p = '/';
+		}
+	}
+	mkdir(buf, 0755);
+}
+
+static void write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, s, strlen(s)), (ssize_t)strlen(s));
+	close(fd);
+}
+
+/* SYSFS/bus/pci/devices/PF with N VFs PF+1..PF+N, as the kernel lays it
+ * out (virtfnI -> ../VF, VF/physfn -> ../PF, iommu_group links). */
+static void fake_sysfs(const char *sysfs, int n)
+{
+	char path[2 * PATH_MAX], target[64];
+
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/" PF, sysfs);
+	mkdirs(path);
+	snprintf(path, sizeof(path), "%s/kernel/iommu_groups/17", sysfs);
+	mkdirs(path);
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/" PF "/iommu_group", sysfs);
+	unlink(path);
+	assert_int_equal(symlink("../../../kernel/iommu_groups/17", path), 0);
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/" PF "/sriov_numvfs", sysfs);
+	snprintf(target, sizeof(target), "%d\n", n);
+	write_str(path, target);
+	for (int i = 0; i < n; i++) {
+		snprintf(target, sizeof(target), "0000:05:%02x.%d", (i + 1) / 8, (i + 1) % 8);
+		snprintf(path, sizeof(path), "%s/bus/pci/devices/%s", sysfs, target);
+		mkdirs(path);
+		snprintf(path, sizeof(path), "%s/bus/pci/devices/" PF "/virtfn%d", sysfs, i);
+		unlink(path);
+		snprintf(target, sizeof(target), "../0000:05:%02x.%d", (i + 1) / 8, (i + 1) % 8);
+		assert_int_equal(symlink(target, path), 0);
+	}
+}
+
+static void rm_rf(const char *dir)
+{
+	char *argv[] = { "rm", "-rf", (char *)dir, NULL };
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		execvp("rm", argv);
+		_exit(127);
+	}
+	waitpid(pid, NULL, 0);
+}
+
+static int setup(void **state)
+{
+	char topo_file[PATH_MAX];
+
+	(void)state;
+	last_error[0] = '\0';
+	svm_log_init(capture, SVM_LOG_DEBUG);
+	snprintf(tmpdir, sizeof(tmpdir), "%s/svm-test-ib.XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!mkdtemp(tmpdir))
+		return -1;
+	svm_config_defaults(&conf);
+	snprintf(conf.sysfs_root, sizeof(conf.sysfs_root), "%s/sys", tmpdir);
+	snprintf(conf.runtime_dir, sizeof(conf.runtime_dir), "%s/run", tmpdir);
+	fake_sysfs(conf.sysfs_root, 4);
+	snprintf(topo_file, sizeof(topo_file), "%s/tests/topologies/24em64t-2n6c2t-pci.xml", SVM_SRCDIR);
+	return svm_topology_load(topo_file, NULL, "0,12", &topo);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	svm_topology_free(topo);
+	topo = NULL;
+	rm_rf(tmpdir);
+	return 0;
+}
+
+static const char *vf(uint32_t job, const char *node)
+{
+	static struct svm_ib_choice c;
+
+	if (svm_ib_select(topo, &conf, SVM_IB_VF, job, node, 1, NULL, NULL, &c) < 0)
+		return NULL;
+	assert_int_equal(c.mode, SVM_IB_VF);
+	assert_string_equal(c.pf, PF);
+	assert_string_equal(c.hca, "mlx4_0");
+	assert_int_equal(c.reserved, 1);
+	return c.bdf;
+}
+
+static void test_pf(void **state)
+{
+	struct svm_ib_choice c;
+
+	(void)state;
+	assert_int_equal(svm_ib_select(topo, &conf, SVM_IB_PF, 1, "n1", 1, NULL, NULL, &c), 0);
+	assert_int_equal(c.mode, SVM_IB_PF);
+	assert_string_equal(c.bdf, PF);
+	assert_int_equal(c.host_node, 0);
+	assert_int_equal(svm_ib_select(topo, &conf, SVM_IB_NONE, 1, "n1", 1, NULL, NULL, &c), 0);
+	assert_int_equal(c.mode, SVM_IB_NONE);
+	assert_int_equal(svm_ib_iommu_group(conf.sysfs_root, PF), 17);
+	assert_int_equal(svm_ib_iommu_group(conf.sysfs_root, "0000:05:00.1"), -1);
+}
+
+static void test_auto(void **state)
+{
+	struct svm_ib_choice c;
+	char path[PATH_MAX + 64];
+
+	(void)state;
+	assert_int_equal(svm_ib_select(topo, &conf, SVM_IB_AUTO, 1, "n1", 0, NULL, NULL, &c), 0);
+	assert_int_equal(c.mode, SVM_IB_VF);
+	assert_string_equal(c.bdf, "0000:05:00.1");
+	/* a dry run reserves nothing */
+	assert_int_equal(c.reserved, 0);
+	snprintf(path, sizeof(path), "%s/vf/0000:05:00.1", conf.runtime_dir);
+	assert_int_equal(access(path, F_OK), -1);
+	/* SR-IOV off: the whole function */
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/" PF "/sriov_numvfs", conf.sysfs_root);
+	write_str(path, "0\n");
+	assert_int_equal(svm_ib_select(topo, &conf, SVM_IB_AUTO, 1, "n1", 1, NULL, NULL, &c), 0);
+	assert_int_equal(c.mode, SVM_IB_PF);
+	assert_string_equal(c.bdf, PF);
+	assert_int_equal(svm_ib_select(topo, &conf, SVM_IB_VF, 1, "n1", 1, NULL, NULL, &c), -1);
+	assert_string_equal(last_error, "ib=vf requested but no free SR-IOV VF on mlx4_0 (0000:05:00.0): 0 VFs enabled, all reserved");
+}
+
+static void test_two_jobs_never_share(void **state)
+{
+	char path[PATH_MAX + 64], buf[128];
+	int fd;
+	ssize_t n;
+
+	(void)state;
+	assert_string_equal(vf(1, "n1"), "0000:05:00.1");
+	assert_string_equal(vf(2, "n1"), "0000:05:00.2");
+	/* same job, other node of the test cluster on the same host */
+	assert_string_equal(vf(1, "n2"), "0000:05:00.3");
+	/* the prolog run again gets its own VF back */
+	assert_string_equal(vf(1, "n1"), "0000:05:00.1");
+	assert_string_equal(vf(3, "n1"), "0000:05:00.4");
+	assert_null(vf(4, "n1"));
+	assert_string_equal(last_error, "ib=vf requested but no free SR-IOV VF on mlx4_0 (0000:05:00.0): 4 VFs enabled, all reserved");
+
+	/* the owner file names job and node */
+	snprintf(path, sizeof(path), "%s/vf/0000:05:00.2", conf.runtime_dir);
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_string_equal(buf, "job=2 node=n1\n");
+
+	/* release frees exactly that job's VF, and is idempotent */
+	assert_int_equal(svm_ib_release(&conf, 2, "n1"), 1);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(svm_ib_release(&conf, 2, "n1"), 0);
+	assert_string_equal(vf(4, "n1"), "0000:05:00.2");
+	assert_int_equal(svm_ib_release(&conf, 1, "n1"), 1);
+	assert_int_equal(svm_ib_release(&conf, 1, "n2"), 1);
+	assert_int_equal(svm_ib_release(&conf, 3, "n1"), 1);
+	assert_int_equal(svm_ib_release(&conf, 4, "n1"), 1);
+	assert_int_equal(svm_ib_release(&conf, 99, "n1"), 0);
+}
+
+static int alive_except_3(uint32_t job, const char *node, void *arg)
+{
+	int *calls = arg;
+
+	(*calls)++;
+	return !(job == 3 && !strcmp(node, "n1"));
+}
+
+static void test_stale_reservation(void **state)
+{
+	struct svm_ib_choice c;
+	char path[PATH_MAX + 64];
+	int calls = 0;
+
+	(void)state;
+	assert_string_equal(vf(1, "n1"), "0000:05:00.1");
+	assert_string_equal(vf(2, "n1"), "0000:05:00.2");
+	assert_string_equal(vf(3, "n1"), "0000:05:00.3");
+	assert_string_equal(vf(4, "n1"), "0000:05:00.4");
+	/* job 3 crashed and its epilog never ran */
+	assert_int_equal(svm_ib_select(topo, &conf, SVM_IB_VF, 5, "n1", 1, alive_except_3, &calls, &c), 0);
+	assert_string_equal(c.bdf, "0000:05:00.3");
+	assert_true(calls >= 3);
+	/* now job 5 owns it: job 3's late epilog releases nothing */
+	assert_int_equal(svm_ib_release(&conf, 3, "n1"), 0);
+	assert_int_equal(svm_ib_release(&conf, 5, "n1"), 1);
+
+	/* a garbled owner file is never taken (nor crashes anything) */
+	snprintf(path, sizeof(path), "%s/vf/0000:05:00.3", conf.runtime_dir);
+	write_str(path, "garbage");
+	assert_int_equal(svm_ib_select(topo, &conf, SVM_IB_VF, 6, "n1", 1, alive_except_3, &calls, &c), -1);
+	/* without a liveness callback every owner counts as alive */
+	unlink(path);
+	write_str(path, "job=3 node=n1\n");
+	assert_int_equal(svm_ib_select(topo, &conf, SVM_IB_VF, 6, "n1", 1, NULL, NULL, &c), -1);
+}
+
+static void test_concurrent_prologs(void **state)
+{
+	enum { N = 4 };
+	pid_t pids[N];
+	int fds[2];
+	char got[N][16];
+
+	(void)state;
+	assert_int_equal(pipe(fds), 0);
+	for (int i = 0; i < N; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0) {
+			struct svm_ib_choice c;
+			char line[16] = { 0 };
+
+			close(fds[0]);
+			if (svm_ib_select(topo, &conf, SVM_IB_VF, 100 + (uint32_t)i, "n1", 1, NULL, NULL, &c) == 0)
+				snprintf(line, sizeof(line), "%s", c.bdf);
+			if (write(fds[1], line, sizeof(line)) != sizeof(line))
+				_exit(2);
+			_exit(0);
+		}
+	}
+	close(fds[1]);
+	for (int i = 0; i < N; i++) {
+		int status;
+
+		assert_int_equal(read(fds[0], got[i], sizeof(got[i])), (ssize_t)sizeof(got[i]));
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	close(fds[0]);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(strncmp(got[i], "0000:05:00.", 11), 0);
+		for (int j = 0; j < i; j++)
+			assert_string_not_equal(got[i], got[j]);
+	}
+}
+
+static void test_errors(void **state)
+{
+	struct svm_topology *none = NULL;
+	struct svm_ib_choice c;
+	char f[PATH_MAX];
+
+	(void)state;
+	snprintf(f, sizeof(f), "%s/tests/topologies/16em64t-4s2c2t.xml", SVM_SRCDIR);
+	assert_int_equal(svm_topology_load(f, NULL, "0", &none), 0);
+	assert_int_equal(svm_ib_select(none, &conf, SVM_IB_PF, 1, "n1", 1, NULL, NULL, &c), -1);
+	assert_string_equal(last_error, "ib=pf requested but this node has no InfiniBand adapter");
+	assert_int_equal(svm_ib_select(none, &conf, SVM_IB_AUTO, 1, "n1", 1, NULL, NULL, &c), 0);
+	assert_int_equal(c.mode, SVM_IB_NONE);
+	svm_topology_free(none);
+
+	assert_int_equal(svm_ib_select(topo, &conf, SVM_IB_VF, 1, "../etc", 1, NULL, NULL, &c), -1);
+	assert_string_equal(last_error, "node name '../etc' is not a plain host name");
+	assert_int_equal(svm_ib_release(&conf, 1, "a b"), -1);
+	/* nothing was ever reserved: release is a no-op */
+	snprintf(conf.runtime_dir, sizeof(conf.runtime_dir), "%s/never", tmpdir);
+	assert_int_equal(svm_ib_release(&conf, 1, "n1"), 0);
+}
+
+static void test_pci_parse(void **state)
+{
+	unsigned d, b, s, f;
+
+	(void)state;
+	assert_int_equal(svm_pci_parse("0000:05:00.1", &d, &b, &s, &f), 0);
+	assert_int_equal(b, 5);
+	assert_int_equal(f, 1);
+	assert_int_equal(svm_pci_parse("81:1f.7", &d, &b, &s, &f), 0);
+	assert_int_equal(b, 0x81);
+	assert_int_equal(s, 0x1f);
+	assert_int_equal(svm_pci_parse("0000:05:20.0", &d, &b, &s, &f), -1);
+	assert_int_equal(svm_pci_parse("0000:05:00.8", &d, &b, &s, &f), -1);
+	assert_int_equal(svm_pci_parse("0000:05:00.1x", &d, &b, &s, &f), -1);
+	assert_int_equal(svm_pci_parse("0x00:05:00.1", &d, &b, &s, &f), -1);
+	assert_int_equal(svm_pci_parse(" 05:00.1", &d, &b, &s, &f), -1);
+	assert_int_equal(svm_pci_parse("lock", &d, &b, &s, &f), -1);
+	assert_int_equal(svm_pci_parse(NULL, &d, &b, &s, &f), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_pf, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_auto, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_jobs_never_share, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stale_reservation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_prologs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pci_parse, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
