@@ -43,6 +43,7 @@ static struct {
 	int in_fd[SVM_AP_NSTREAMS];		/* host fds read for STDIN, AUX */
 	int out_fd[SVM_AP_NSTREAMS];		/* host fds written for STDOUT, STDERR, AUX */
 	int exited, code;
+	char last_error[SVM_AP_MAX_ERROR_TEXT + 1];	/* from the relay or agent */
 } ex = {
 	.sock = -1,
 	.sigpipe = { -1, -1 },
@@ -194,6 +195,7 @@ static void on_frame(const struct svm_ap_hdr *h, const uint8_t *pl)
 		if (code == SVM_AP_E_GONE)
 			die("%s", text);
 		fprintf(stderr, "slurm-vm-exec: %s\n", text);
+		snprintf(ex.last_error, sizeof(ex.last_error), "%s", text);
 		return;
 	}
 	case SVM_AP_EXIT: {
@@ -223,9 +225,15 @@ static void sock_read(void)
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	if (n <= 0)
+	if (n <= 0) {
+		/* An ERROR just before the close already said why, on its line. */
+		if (ex.last_error[0]) {
+			restore_tty();
+			exit(EXIT_FAIL);
+		}
 		die("lost the guest agent: %s closed before the process exited (%s)", ex.socket,
 		    n == 0 ? "the relay or the guest is gone" : strerror(errno));
+	}
 	svm_ap_reader_commit(&ex.rd, (size_t)n);
 	for (;;) {
 		enum svm_ap_next r = svm_ap_reader_next(&ex.rd, &h, &pl, &why);
@@ -239,6 +247,28 @@ static void sock_read(void)
 	}
 	for (s = SVM_AP_STDOUT; s < SVM_AP_NSTREAMS; s++)
 		give_credit(s, 1);
+}
+
+/* The peer closed: what it said last (an ERROR) is the message. */
+static void write_failed(void) __attribute__((noreturn));
+static void write_failed(void)
+{
+	long long deadline = svm_now_ms() + 5000;
+	char why[256];
+
+	snprintf(why, sizeof(why), "%s", strerror(errno));
+	ex.out.off = ex.out.len = 0;
+	while (svm_now_ms() < deadline) {
+		struct pollfd pfd = { .fd = ex.sock, .events = POLLIN };
+
+		if (poll(&pfd, 1, 1000) > 0)
+			sock_read();	/* exits at the close, with the ERROR it read */
+		if (ex.exited) {
+			restore_tty();
+			exit(ex.code);
+		}
+	}
+	die("lost the guest agent: cannot write to %s: %s", ex.socket, why);
 }
 
 /* Reads local input into a DATA frame, within the credit the agent gave. */
@@ -620,14 +650,14 @@ int main(int argc, char **argv)
 		if (pfd[0].revents)
 			forward_signals();
 		if ((pfd[1].revents & POLLOUT) && svm_write_some(ex.sock, &ex.out) < 0)
-			die("lost the guest agent: cannot write to %s: %s", ex.socket, strerror(errno));
+			write_failed();
 		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))
 			sock_read();
 		for (s = SVM_AP_STDIN; s < SVM_AP_NSTREAMS; s += SVM_AP_AUX)
 			if (in_idx[s] >= 0 && pfd[in_idx[s]].revents && ex.in_fd[s] >= 0)
 				input_read(s);
 		if (svm_buf_used(&ex.out) && svm_write_some(ex.sock, &ex.out) < 0)
-			die("lost the guest agent: cannot write to %s: %s", ex.socket, strerror(errno));
+			write_failed();
 	}
 	restore_tty();
 	return ex.code;
