@@ -15,8 +15,6 @@ struct svm_plugin {
 	struct svm_config conf;		/* loaded on first use */
 	int conf_state;			/* 0 not loaded, 1 loaded, -1 broken */
 	/* remote context */
-	int remote_checked;		/* the node's outcome was read */
-	int remote_error;		/* the task must fail */
 	int vm_step;			/* this step's tasks run in the guest */
 	char relay_sock[PATH_MAX];
 	char exec_path[PATH_MAX];
@@ -34,8 +32,7 @@ int svm_options_register(spank_t sp);
 /* Loads the site config once; -1 (logged) if it is broken. */
 int svm_plugin_config(struct svm_plugin *p);
 
-/* Remote side: root before the task drops privileges, then as the user. */
-int svm_remote_task_privileged(spank_t sp, struct svm_plugin *p);
+/* Remote side, in each task as the user: run it in the guest. */
 int svm_remote_task_init(spank_t sp, struct svm_plugin *p);
 
 /* Submit side (srun, sbatch, salloc): checks the request as the user and

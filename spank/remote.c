@@ -30,46 +30,45 @@ static int step_runs_on_host(uint32_t stepid)
 	       stepid == SLURM_INTERACTIVE_STEP || stepid == SLURM_PENDING_STEP;
 }
 
-/* Root, once per task, before privileges are dropped: find this node's
- * guest, and fail the task with the prolog's message if it did not boot. */
-int svm_remote_task_privileged(spank_t sp, struct svm_plugin *p)
+/* In the task process, as the user, just before Slurm execs the task: only
+ * now does the task's environment name this node (SLURMD_NODENAME), and
+ * both slurmd of a test cluster share one host.  Finds this node's guest,
+ * fails the task with the prolog's message if it did not boot, and turns
+ * the task into slurm-vm-exec.  The state directory is root's, so the user
+ * can read the outcome but not forge it. */
+static int find_guest(spank_t sp, struct svm_plugin *p)
 {
 	struct svm_jobdir dir;
 	char node[65], msg[1100];
 	uint32_t job = 0, stepid = 0;
 	int rc;
 
-	if (p->remote_checked)
-		return p->remote_error ? -1 : 0;
-	p->remote_checked = 1;
 	if (spank_get_item(sp, S_JOB_ID, &job) != ESPANK_SUCCESS ||
 	    spank_get_item(sp, S_JOB_STEPID, &stepid) != ESPANK_SUCCESS) {
 		svm_error("cannot get the job and step ids from Slurm");
-		goto fail;
+		return -1;
 	}
 	if (spank_getenv(sp, "SLURMD_NODENAME", node, sizeof(node)) != ESPANK_SUCCESS) {
 		svm_error("job %u: SLURMD_NODENAME is not set in the task's environment", job);
-		goto fail;
+		return -1;
 	}
-	if (svm_plugin_config(p) < 0) {
+	if (p->conf_state < 0) {
 		/* an admin's broken vm.conf must not break ordinary jobs */
-		if (!p->opts.image[0])
-			return 0;
-		goto fail;
+		return p->opts.image[0] ? -1 : 0;
 	}
 	if (svm_jobdir_init(&dir, &p->conf, job, node) < 0)
-		goto fail;
+		return -1;
 	rc = svm_outcome_read(&dir, msg, sizeof(msg));
 	if (rc < 0) {
 		if (!p->opts.image[0])
 			return 0;	/* not a VM job */
 		svm_error("no guest was prepared for job %u on %s: is the slurm-vm prolog configured (Prolog= and PrologFlags=Alloc)?",
 			  job, node);
-		goto fail;
+		return -1;
 	}
 	if (rc == 0) {
 		svm_error("%s", msg);
-		goto fail;
+		return -1;
 	}
 	if (step_runs_on_host(stepid))
 		return 0;
@@ -77,13 +76,10 @@ int svm_remote_task_privileged(spank_t sp, struct svm_plugin *p)
 	    svm_path_join(p->exec_path, sizeof(p->exec_path), p->conf.libexec_dir,
 			  "slurm-vm-exec") < 0) {
 		svm_error("job %u: runtime path too long", job);
-		goto fail;
+		return -1;
 	}
 	p->vm_step = 1;
 	return 0;
-fail:
-	p->remote_error = 1;
-	return -1;
 }
 
 /* As the user, in the task process just before Slurm execs the task. */
@@ -93,7 +89,7 @@ int svm_remote_task_init(spank_t sp, struct svm_plugin *p)
 	char *exec_path;
 	int argc = 0;
 
-	if (p->remote_error)
+	if (find_guest(sp, p) < 0)
 		return -1;
 	if (!p->vm_step)
 		return 0;

@@ -51,9 +51,13 @@ int slurm_spank_init(spank_t sp, int ac, char **av)
 	if (svm_plugin_args(&svm_plugin, ac, av) < 0)
 		return -1;
 	switch (spank_context()) {
+	case S_CTX_REMOTE:
+		/* as root, while vm.conf is surely readable; a broken one only
+		 * matters to VM jobs (see remote.c) */
+		svm_plugin_config(&svm_plugin);
+		return svm_options_register(sp);
 	case S_CTX_LOCAL:
 	case S_CTX_ALLOCATOR:
-	case S_CTX_REMOTE:
 		return svm_options_register(sp);
 	default:
 		return 0;
@@ -71,15 +75,6 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
 	default:
 		return 0;
 	}
-}
-
-int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
-{
-	(void)ac;
-	(void)av;
-	if (spank_context() != S_CTX_REMOTE)
-		return 0;
-	return svm_remote_task_privileged(sp, &svm_plugin);
 }
 
 int slurm_spank_task_init(spank_t sp, int ac, char **av)
