@@ -65,14 +65,15 @@ static int destroy_domain(const struct svm_config *conf, const char *name)
 	}
 	dom = virDomainLookupByName(conn, name);
 	if (dom) {
-		/* a transient domain disappears once destroyed */
+		/* the prolog starts transient domains, gone once destroyed; one
+		 * defined by hand under our name is undefined too */
+		int persistent = virDomainIsPersistent(dom) == 1;
+
 		if (virDomainIsActive(dom) == 1 && virDomainDestroy(dom) < 0) {
-			if (virDomainIsActive(dom) == 1) {
-				svm_error("cannot destroy domain %s", name);
-				rc = -1;
-			}
+			svm_error("cannot destroy domain %s", name);
+			rc = -1;
 		}
-		if (rc == 0 && virDomainIsPersistent(dom) == 1)
+		if (rc == 0 && persistent)
 			virDomainUndefineFlags(dom, VIR_DOMAIN_UNDEFINE_NVRAM);
 		virDomainFree(dom);
 		if (rc == 0)

@@ -362,6 +362,13 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 		     "cannot start the guest: %s", last_error);
 		goto out;
 	}
+	/* libvirt binds the channel socket as root: hand it to the job user,
+	 * whose relay is the only client it may have. */
+	if (chown(agent_sock, env->uid, env->gid) < 0 || chmod(agent_sock, 0600) < 0) {
+		fail(f, FAULT_NODE, "cannot hand the agent socket %s to uid %u: %s", agent_sock,
+		     (unsigned)env->uid, strerror(errno));
+		goto out;
+	}
 	phase_done("start", &t0);
 
 	/* -- boot to ready */

@@ -6,6 +6,9 @@ SVM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SVM_BUILD_DIR=${SVM_BUILD_DIR:-$SVM_TOP/build}
 SVM_CLUSTER_DIR=${SVM_CLUSTER_DIR:-/var/tmp/slurm-vm-cluster}
 SVM_TEST_USER=${SVM_TEST_USER:-svmtest}
+# The test guest (images/build-test-image): kernel and initrd for direct
+# boot, test.qcow2 as the users' image.
+SVM_IMAGE_DIR=${SVM_IMAGE_DIR:-/var/tmp/slurm-vm-image}
 SVM_CLUSTER_NAME=svmtest
 # Ports away from the defaults, so a site slurmd on this host is untouched.
 SVM_CTLD_PORT=${SVM_CTLD_PORT:-16817}
