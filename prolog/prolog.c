@@ -249,7 +249,7 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 	struct svm_topology *topo = NULL;
 	struct svm_ib_choice ib = { .mode = SVM_IB_NONE };
 	struct svm_job job;
-	char overlay[PATH_MAX], agent_sock[PATH_MAX], console[PATH_MAX];
+	char overlay[PATH_MAX], agent_sock[PATH_MAX], console[PATH_MAX], cmdline_extra[64];
 	char qemu_img[] = "/usr/bin/qemu-img";
 	char **argv = NULL;
 	char *xml = NULL;
@@ -336,6 +336,12 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 		}
 		job.network_name = br;
 	}
+	/* Job network addresses: link-local, from the node's rank in the job;
+	 * each job has its own segment, so every job can use the same plan. */
+	snprintf(cmdline_extra, sizeof(cmdline_extra), "slurmvm.ip=169.254.%u.%u/16",
+		 1 + job.node_index / 254, 1 + job.node_index % 254);
+	if (conf->network != SVM_NET_NONE)
+		job.cmdline_extra = cmdline_extra;
 	xml = svm_domain_xml(topo, conf, &job);
 	if (!xml) {
 		/* the memory the user asked for, a mount outside the allowed paths */
