@@ -33,6 +33,11 @@ tests_unit_test_ib_SOURCES = tests/unit/test_ib.c
 tests_unit_test_ib_CFLAGS = $(svm_xml_test_cflags)
 tests_unit_test_ib_LDADD = $(svm_xml_test_ldadd)
 TESTS += tests/unit/test_ib
+check_PROGRAMS += tests/unit/test_domain_xml
+tests_unit_test_domain_xml_SOURCES = tests/unit/test_domain_xml.c
+tests_unit_test_domain_xml_CFLAGS = $(svm_xml_test_cflags)
+tests_unit_test_domain_xml_LDADD = $(svm_xml_test_ldadd)
+TESTS += tests/unit/test_domain_xml
 endif
 EXTRA_DIST += tests/topologies/README.md \
 	tests/topologies/16amd64-8n2c-cpusets.xml \
@@ -43,3 +48,44 @@ EXTRA_DIST += tests/topologies/README.md \
 	tests/topologies/32em64t-2n8c2t-pci-normalio.xml \
 	tests/topologies/32em64t-2n8c2t-pci-wholeio.xml \
 	tests/topologies/96em64t-4n4d3ca2co-pci.xml
+
+# The command as admins run it, and the real libvirtd's verdict (skips
+# without libvirtd).  tests/xml/regen rewrites the golden files.
+TESTS += tests/xml/cli-test tests/xml/validate-libvirtd
+EXTRA_DIST += tests/xml/cli-test tests/xml/validate-libvirtd tests/xml/regen \
+	tests/golden/16amd64-8n2c-cpusets-hp2M-ibnone.xml \
+	tests/golden/16amd64-8n2c-cpusets-hpnone-ibnone.xml \
+	tests/golden/16em64t-4s2c2t-features.xml \
+	tests/golden/16em64t-4s2c2t-hp2M-ibnone.xml \
+	tests/golden/16em64t-4s2c2t-hpnone-ibnone.xml \
+	tests/golden/16intel64-manyVFs-hp2M-ibnone.xml \
+	tests/golden/16intel64-manyVFs-hpnone-ibnone.xml \
+	tests/golden/192em64t-24n8c2t-hp2M-ibnone.xml \
+	tests/golden/192em64t-24n8c2t-hp2M-ibpf.xml \
+	tests/golden/192em64t-24n8c2t-hp2M-ibvf.xml \
+	tests/golden/192em64t-24n8c2t-hpnone-ibnone.xml \
+	tests/golden/192em64t-24n8c2t-hpnone-ibpf.xml \
+	tests/golden/192em64t-24n8c2t-hpnone-ibvf.xml \
+	tests/golden/24em64t-2n6c2t-pci-hp2M-ibnone.xml \
+	tests/golden/24em64t-2n6c2t-pci-hp2M-ibpf.xml \
+	tests/golden/24em64t-2n6c2t-pci-hp2M-ibvf.xml \
+	tests/golden/24em64t-2n6c2t-pci-hpnone-ibnone.xml \
+	tests/golden/24em64t-2n6c2t-pci-hpnone-ibpf.xml \
+	tests/golden/24em64t-2n6c2t-pci-hpnone-ibvf.xml \
+	tests/golden/24em64t-2n6c2t-pci-partial-ibpf.xml \
+	tests/golden/24em64t-2n6c2t-pci-qemu-hp1G.xml \
+	tests/golden/32em64t-2n8c2t-pci-normalio-hp2M-ibnone.xml \
+	tests/golden/32em64t-2n8c2t-pci-normalio-hp2M-ibpf.xml \
+	tests/golden/32em64t-2n8c2t-pci-normalio-hp2M-ibvf.xml \
+	tests/golden/32em64t-2n8c2t-pci-normalio-hpnone-ibnone.xml \
+	tests/golden/32em64t-2n8c2t-pci-normalio-hpnone-ibpf.xml \
+	tests/golden/32em64t-2n8c2t-pci-normalio-hpnone-ibvf.xml \
+	tests/golden/32em64t-2n8c2t-pci-normalio-ragged.xml \
+	tests/golden/32em64t-2n8c2t-pci-wholeio-hp2M-ibnone.xml \
+	tests/golden/32em64t-2n8c2t-pci-wholeio-hp2M-ibpf.xml \
+	tests/golden/32em64t-2n8c2t-pci-wholeio-hp2M-ibvf.xml \
+	tests/golden/32em64t-2n8c2t-pci-wholeio-hpnone-ibnone.xml \
+	tests/golden/32em64t-2n8c2t-pci-wholeio-hpnone-ibpf.xml \
+	tests/golden/32em64t-2n8c2t-pci-wholeio-hpnone-ibvf.xml \
+	tests/golden/96em64t-4n4d3ca2co-pci-hp2M-ibnone.xml \
+	tests/golden/96em64t-4n4d3ca2co-pci-hpnone-ibnone.xml

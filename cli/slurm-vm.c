@@ -95,7 +95,7 @@ static int cmd_image(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:c:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":c:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': config = optarg; break;
 		case 'h': fputs(usage_text, stdout); return 0;
