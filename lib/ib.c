@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "domain_xml.h"
 #include "ib.h"
 #include "log.h"
 #include "parse.h"
@@ -461,4 +462,17 @@ out:
 	if (lock >= 0)
 		close(lock);
 	return ret;
+}
+
+int svm_ib_owner_alive(uint32_t job, const char *node, void *arg)
+{
+	const struct svm_config *conf = arg;
+	char dir[PATH_MAX];
+	struct stat st;
+
+	if (svm_job_runtime_dir(conf, job, node, dir, sizeof(dir)) < 0)
+		return -1;
+	if (lstat(dir, &st) == 0)
+		return 1;
+	return errno == ENOENT ? 0 : -1;
 }

@@ -39,6 +39,13 @@ struct svm_ib_choice {
  * (treated as running). */
 typedef int (*svm_vf_alive_fn)(uint32_t job, const char *node, void *arg);
 
+/* A liveness check for svm_ib_select: the job is alive while its runtime
+ * directory (svm_job_runtime_dir) exists.  The prolog creates that
+ * directory before it reserves a VF and the epilog removes it after the
+ * release, so a prolog still booting its guest is never robbed.  ARG is the
+ * const struct svm_config *. */
+int svm_ib_owner_alive(uint32_t job, const char *node, void *arg);
+
 /* Chooses the function for MODE (none, pf, vf, auto: vf when the adapter has
  * VFs, else pf) on the adapters of TOPO, the ones on the job's NUMA nodes
  * first.  For a VF with RESERVE set, reserves it for (JOB, NODE) under
