@@ -329,7 +329,7 @@ static void put_shares(FILE *f, const struct share *sh, int n_sh)
 
 	for (int i = 0; i < n_sh; i++) {
 		svm_share_tag((unsigned)i, sh[i].dst, tag, sizeof(tag));
-		fputs("    <filesystem type='mount' accessmode='passthrough'>\n", f);
+		fputs("    <filesystem type='mount' accessmode='squash'>\n", f);
 		fputs("      <driver type='path'/>\n      <source dir='", f);
 		put_esc(f, sh[i].src);
 		fprintf(f, "'/>\n      <target dir='%s'/>\n", tag);

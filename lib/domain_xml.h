@@ -20,9 +20,10 @@
  *   owner of no file; the prolog hands the overlay, runtime dir and, for
  *   InfiniBand, /dev/vfio/N to the job user);
  * - the working directory and shared paths are 9p filesystems
- *   (accessmode passthrough, driver path) served by QEMU itself, so every
- *   file the guest creates there belongs to the job user and guest root has
- *   only the job user's rights.  virtiofs is faster, but libvirt starts
+ *   (accessmode squash, driver path) served by QEMU itself, so every file
+ *   the guest creates there belongs to the job user and guest root has only
+ *   the job user's rights: squash, unlike passthrough, lets guest root
+ *   create files (as the job user) instead of failing on the chown to 0.  virtiofs is faster, but libvirt starts
  *   virtiofsd as root without uid translation here, which would let guest
  *   root write as host root: not used.  The guest learns tag and mount point
  *   from "slurmvm.9p=TAG:PATH[:ro]" words on the kernel command line (direct

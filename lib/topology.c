@@ -87,7 +87,8 @@ static int cell_of(const struct svm_topology *topo, unsigned node)
 
 /* The job's PUs and the emulator's, from the lists given and the host's. */
 static int job_sets(hwloc_const_bitmap_t allowed, const char *cpus,
-		    const char *reserved, hwloc_bitmap_t job, hwloc_bitmap_t emu)
+		    const char *reserved, hwloc_bitmap_t job, hwloc_bitmap_t emu,
+		    int *shared)
 {
 	_cleanup_bitmap_ hwloc_bitmap_t res = hwloc_bitmap_alloc();
 	char *a = NULL, *b = NULL;
@@ -134,10 +135,12 @@ static int job_sets(hwloc_const_bitmap_t allowed, const char *cpus,
 	} else {
 		hwloc_bitmap_andnot(emu, allowed, job);
 		if (hwloc_bitmap_iszero(emu)) {
-			b = svm_cpulist_format(job);
-			svm_error("no host CPU left for emulator and I/O threads: the job has every CPU (%s); set reserved_cpus in vm.conf",
-				  b ? b : "?");
-			goto out;
+			/* The site reserved nothing and the job has every PU:
+			 * the emulator threads float over the job's PUs rather
+			 * than the job failing.  Sites that want them apart set
+			 * reserved_cpus (and keep those PUs out of Slurm). */
+			hwloc_bitmap_copy(emu, job);
+			*shared = 1;
 		}
 	}
 	ret = 0;
@@ -330,6 +333,7 @@ int svm_topology_load(const char *xml, const char *cpus, const char *reserved,
 	hwloc_const_bitmap_t allowed;
 	const char *what = xml ? xml : "this machine";
 	hwloc_obj_t nd;
+	int emu_shared = 0;
 	int ret = -1;
 
 	if (!job || !emu || hwloc_topology_init(&t) < 0) {
@@ -346,7 +350,7 @@ int svm_topology_load(const char *xml, const char *cpus, const char *reserved,
 		goto out;
 	}
 	allowed = hwloc_topology_get_allowed_cpuset(t);
-	if (job_sets(allowed, cpus, reserved, job, emu) < 0)
+	if (job_sets(allowed, cpus, reserved, job, emu, &emu_shared) < 0)
 		goto out;
 
 	topo = calloc(1, sizeof(*topo));
@@ -359,6 +363,7 @@ int svm_topology_load(const char *xml, const char *cpus, const char *reserved,
 	nd = hwloc_get_obj_by_type(t, HWLOC_OBJ_NUMANODE, 0);
 	topo->numa_info = hwloc_get_nbobjs_by_type(t, HWLOC_OBJ_NUMANODE) > 1 ||
 			  (nd && nd->attr->numanode.local_memory > 0);
+	topo->emulator_shared = emu_shared;
 	topo->job_cpus = svm_cpulist_format(job);
 	topo->emulator_cpus = svm_cpulist_format(emu);
 	topo->host_cpus = svm_cpulist_format(allowed);

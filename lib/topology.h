@@ -55,6 +55,7 @@ struct svm_topology {
 	unsigned sockets, cores, threads;	/* guest CPU topology */
 	char *job_cpus;		/* host PUs of the vCPUs, "2-15" */
 	char *emulator_cpus;	/* host PUs for emulator and I/O threads */
+	int emulator_shared;	/* 1: none was free, they share the job's PUs */
 	char *host_cpus;	/* every allowed PU of the host */
 	int numa_info;		/* 0: the topology had no NUMA information */
 	unsigned n_hcas;
@@ -65,8 +66,9 @@ struct svm_topology {
  * XML, restricted to its allowed cpuset and to the PUs in the list CPUS
  * (host PU numbers, "0-3,8-11"; NULL: every allowed PU not in RESERVED).
  * RESERVED is the reserved_cpus list for emulator and I/O threads ("" or
- * NULL: every allowed PU the job does not have); it must not overlap the
- * job's PUs and must leave at least one PU.  On success stores a model the
+ * NULL: every allowed PU the job does not have, or the job's own PUs when
+ * it has them all: emulator_shared says so); it must not overlap the job's
+ * PUs and must leave the job at least one PU.  On success stores a model the
  * caller frees with svm_topology_free and returns 0; else logs one line and
  * returns -1. */
 int svm_topology_load(const char *xml, const char *cpus, const char *reserved,

@@ -294,6 +294,9 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 		fail(f, FAULT_NODE, "cannot read this node's topology: %s", last_error);
 		goto out;
 	}
+	if (topo->emulator_shared)
+		svm_verbose("no reserved_cpus and the job has every CPU (%s): QEMU's emulator threads share the job's CPUs",
+			    topo->job_cpus);
 	hp = env->opts.hugepages >= 0 ? env->opts.hugepages : (int)conf->hugepages;
 	ibmode = env->opts.ib >= 0 ? env->opts.ib : (int)conf->ib;
 	if (svm_ib_select(topo, conf, (enum svm_ib)ibmode, env->job, env->node, 1,

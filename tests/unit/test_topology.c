@@ -272,9 +272,21 @@ static void test_errors(void **state)
 	(void)state;
 	assert_int_equal(svm_topology_load(f, "0-3", "3", &t), -1);
 	assert_string_equal(last_error, "reserved_cpus 3 overlap the job's CPUs 0-3: emulator threads must not share the job's CPUs");
-	assert_int_equal(svm_topology_load(f, NULL, NULL, &t), -1);
-	assert_string_equal(last_error, "no host CPU left for emulator and I/O threads: the job has every CPU (0-23); set reserved_cpus in vm.conf");
-	assert_int_equal(svm_topology_load(f, "0-23", NULL, &t), -1);
+	/* nothing reserved, the job has every PU: the emulator shares them */
+	assert_int_equal(svm_topology_load(f, NULL, NULL, &t), 0);
+	assert_string_equal(t->emulator_cpus, "0-23");
+	assert_int_equal(t->emulator_shared, 1);
+	assert_int_equal(t->n_vcpus, 24);
+	svm_topology_free(t);
+	t = NULL;
+	assert_int_equal(svm_topology_load(f, "0-23", "", &t), 0);
+	assert_int_equal(t->emulator_shared, 1);
+	svm_topology_free(t);
+	t = NULL;
+	assert_int_equal(svm_topology_load(f, "0-11", NULL, &t), 0);
+	assert_int_equal(t->emulator_shared, 0);
+	svm_topology_free(t);
+	t = NULL;
 	assert_int_equal(svm_topology_load(f, NULL, "0-23", &t), -1);
 	assert_string_equal(last_error, "no CPU left for the job: reserved_cpus 0-23 takes every allowed CPU (0-23)");
 	assert_int_equal(svm_topology_load(f, "0-", "1", &t), -1);
