@@ -15,6 +15,7 @@
 #include "domain_xml.h"
 #include "ib.h"
 #include "image.h"
+#include "jobdir.h"
 #include "log.h"
 #include "options.h"
 #include "parse.h"
@@ -171,7 +172,8 @@ static int cmd_domain_xml(int argc, char **argv)
 	struct svm_ib_choice ib;
 	struct svm_config conf;
 	struct svm_job job;
-	char host[256], rundir[PATH_MAX], sock[PATH_MAX + 16], log[PATH_MAX + 16];
+	char host[256], sock[PATH_MAX], log[PATH_MAX];
+	struct svm_jobdir dir;
 	char overlay[PATH_MAX], err[1024];
 	char *xml = NULL;
 	int c, ret = 1;
@@ -280,11 +282,12 @@ static int cmd_domain_xml(int argc, char **argv)
 	if (svm_ib_select(topo, &conf, a.ib >= 0 ? (enum svm_ib)a.ib : conf.ib, (uint32_t)a.job,
 			  a.node, 0, NULL, NULL, &ib) < 0)
 		goto out;
-	if (svm_job_runtime_dir(&conf, (uint32_t)a.job, a.node, rundir, sizeof(rundir)) < 0 ||
-	    svm_job_overlay_path(&conf, (uint32_t)a.job, a.node, overlay, sizeof(overlay)) < 0)
+	/* the paths the prolog would use for this job on this node */
+	if (svm_jobdir_init(&dir, &conf, (uint32_t)a.job, a.node) < 0 ||
+	    svm_path_join(overlay, sizeof(overlay), dir.scratch, "overlay.qcow2") < 0 ||
+	    svm_path_join(sock, sizeof(sock), dir.sock, "agent.sock") < 0 ||
+	    svm_path_join(log, sizeof(log), dir.state, "console.log") < 0)
 		goto out;
-	snprintf(sock, sizeof(sock), "%s/agent.sock", rundir);
-	snprintf(log, sizeof(log), "%s/console.log", rundir);
 
 	job = (struct svm_job){
 		.id = (uint32_t)a.job,

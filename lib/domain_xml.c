@@ -11,6 +11,7 @@
 
 #include "cpulist.h"
 #include "domain_xml.h"
+#include "jobdir.h"
 #include "image.h"
 #include "log.h"
 
@@ -31,21 +32,9 @@ struct share {
 	int readonly;
 };
 
-static int node_name_ok(const char *node)
-{
-	size_t n = node ? strlen(node) : 0;
-
-	if (n == 0 || n > 64)
-		return 0;
-	for (const char *p = node; *p; p++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", *p))
-			return 0;
-	return 1;
-}
-
 int svm_domain_name(uint32_t job, const char *node, char *buf, size_t len)
 {
-	if (!node_name_ok(node)) {
+	if (!node || !svm_node_name_ok(node)) {
 		svm_error("node name '%s' is not a plain host name (letters, digits, '.', '_', '-')",
 			  node ? node : "");
 		return -1;
@@ -55,33 +44,6 @@ int svm_domain_name(uint32_t job, const char *node, char *buf, size_t len)
 		return -1;
 	}
 	return 0;
-}
-
-static int job_path(const char *dir, uint32_t job, const char *node, const char *suffix,
-		    char *buf, size_t len)
-{
-	if (!node_name_ok(node)) {
-		svm_error("node name '%s' is not a plain host name (letters, digits, '.', '_', '-')",
-			  node ? node : "");
-		return -1;
-	}
-	if (snprintf(buf, len, "%s/%" PRIu32 "-%s%s", dir, job, node, suffix) >= (int)len) {
-		svm_error("path for job %" PRIu32 " on %s under %s is too long", job, node, dir);
-		return -1;
-	}
-	return 0;
-}
-
-int svm_job_runtime_dir(const struct svm_config *conf, uint32_t job, const char *node,
-			char *buf, size_t len)
-{
-	return job_path(conf->runtime_dir, job, node, "", buf, len);
-}
-
-int svm_job_overlay_path(const struct svm_config *conf, uint32_t job, const char *node,
-			 char *buf, size_t len)
-{
-	return job_path(conf->scratch_dir, job, node, ".qcow2", buf, len);
 }
 
 void svm_share_tag(unsigned index, const char *path, char *buf, size_t len)

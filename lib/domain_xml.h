@@ -72,13 +72,6 @@ char *svm_domain_xml(const struct svm_topology *topo, const struct svm_config *c
 /* "svm-JOB-NODE" into BUF.  0, or -1 after logging (bad node name). */
 int svm_domain_name(uint32_t job, const char *node, char *buf, size_t len);
 
-/* The job's files on this node: RUNTIME_DIR/JOB-NODE (agent socket, console
- * log) and SCRATCH_DIR/JOB-NODE.qcow2 (overlay).  0, or -1 after logging. */
-int svm_job_runtime_dir(const struct svm_config *conf, uint32_t job, const char *node,
-			char *buf, size_t len);
-int svm_job_overlay_path(const struct svm_config *conf, uint32_t job, const char *node,
-			 char *buf, size_t len);
-
 /* Memory of each cell in MiB for a guest of MEM_MIB MiB on pages of
  * PAGE_MIB MiB: proportional to the cells' PUs, whole pages, every cell at
  * least one page, the total MEM_MIB rounded down to whole pages.  OUT has

@@ -15,6 +15,7 @@
 
 #include "domain_xml.h"
 #include "ib.h"
+#include "jobdir.h"
 #include "log.h"
 #include "parse.h"
 
@@ -467,12 +468,12 @@ out:
 int svm_ib_owner_alive(uint32_t job, const char *node, void *arg)
 {
 	const struct svm_config *conf = arg;
-	char dir[PATH_MAX];
+	struct svm_jobdir dir;
 	struct stat st;
 
-	if (svm_job_runtime_dir(conf, job, node, dir, sizeof(dir)) < 0)
+	if (svm_jobdir_init(&dir, conf, job, node) < 0)
 		return -1;
-	if (lstat(dir, &st) == 0)
+	if (lstat(dir.state, &st) == 0)
 		return 1;
 	return errno == ENOENT ? 0 : -1;
 }

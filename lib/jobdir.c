@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "domain_xml.h"
 #include "jobdir.h"
 #include "log.h"
 
@@ -38,7 +39,8 @@ int svm_jobdir_init(struct svm_jobdir *dir, const struct svm_config *conf,
 	dir->job = job;
 	strcpy(dir->node, node);
 	snprintf(leaf, sizeof(leaf), "%u.%s", job, node);
-	snprintf(dir->domain, sizeof(dir->domain), "svm-%u-%s", job, node);
+	if (svm_domain_name(job, node, dir->domain, sizeof(dir->domain)) < 0)
+		return -1;
 	if (svm_path_join(dir->state, sizeof(dir->state), conf->runtime_dir, leaf) < 0 ||
 	    svm_path_join(dir->sock, sizeof(dir->sock), dir->state, "sock") < 0 ||
 	    svm_path_join(dir->scratch, sizeof(dir->scratch), conf->scratch_dir, leaf) < 0) {

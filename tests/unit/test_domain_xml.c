@@ -24,6 +24,7 @@
 #include <libvirt/virterror.h>
 
 #include "domain_xml.h"
+#include "jobdir.h"
 #include "ib.h"
 #include "log.h"
 #include "topology.h"
@@ -197,12 +198,12 @@ static char *case_xml(const struct xcase *x, struct svm_topology **topo)
 		.gid = 1000,
 		.image = "/home/alice/images/centos7-ofed.qcow2",
 		.image_format = SVM_FMT_QCOW2,
-		.overlay = "/var/lib/slurm-vm/4242-n1.qcow2",
+		.overlay = "/var/lib/slurm-vm/4242.n1/overlay.qcow2",
 		.mem_mib = 8192,
 		.hugepages = x->hp,
 		.ib = &ib,
-		.agent_socket = "/run/slurm-vm/4242-n1/agent.sock",
-		.console_log = "/run/slurm-vm/4242-n1/console.log",
+		.agent_socket = "/run/slurm-vm/4242.n1/sock/agent.sock",
+		.console_log = "/run/slurm-vm/4242.n1/console.log",
 	};
 	char *xml;
 
@@ -472,10 +473,18 @@ static void test_bad_jobs(void **state)
 	free(xml);
 	assert_int_equal(svm_domain_name(42, "n2", name, sizeof(name)), 0);
 	assert_string_equal(name, "svm-42-n2");
-	assert_int_equal(svm_job_overlay_path(&conf, 42, "n2", name, sizeof(name)), 0);
-	assert_string_equal(name, "/var/lib/slurm-vm/42-n2.qcow2");
-	assert_int_equal(svm_job_runtime_dir(&conf, 42, "n2", name, sizeof(name)), 0);
-	assert_string_equal(name, "/run/slurm-vm/42-n2");
+	assert_int_equal(svm_domain_name(42, "n2/../x", name, sizeof(name)), -1);
+	{
+		struct svm_jobdir dir;
+
+		assert_int_equal(svm_jobdir_init(&dir, &conf, 42, "n2"), 0);
+		assert_string_equal(dir.domain, "svm-42-n2");
+		assert_string_equal(dir.state, "/run/slurm-vm/42.n2");
+		assert_string_equal(dir.sock, "/run/slurm-vm/42.n2/sock");
+		assert_string_equal(dir.scratch, "/var/lib/slurm-vm/42.n2");
+		assert_int_equal(svm_jobdir_init(&dir, &conf, 42, ".."), -1);
+		assert_int_equal(svm_jobdir_init(&dir, &conf, 42, "a/b"), -1);
+	}
 	svm_share_tag(3, "/home/alice/run", name, sizeof(name));
 	assert_int_equal(strncmp(name, "svm3-", 5), 0);
 	assert_int_equal(strlen(name), 13);
