@@ -9,6 +9,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -482,6 +483,72 @@ static void usage(FILE *f)
 "                  as the fd number in the variable --aux-env NAME\n");
 }
 
+/* Task mode: the SPANK plugin turned a Slurm task into us by replacing its
+ * argv[0] and setting SLURM_VM_EXEC_ARGV0 (the task's own argv[0]) and
+ * SLURM_VM_SOCKET.  Rewrites the command line into the explicit form:
+ * the task's argv, its CPU binding translated to the guest's vCPUs
+ * (SLURM_VM_CPUMAP lists the host PU of each vCPU), a pty when Slurm gave
+ * the task a terminal (srun --pty).  Our own variables do not reach the
+ * guest. */
+static void task_mode(int *argc, char ***argv)
+{
+	static char cpus[8192];
+	const char *argv0 = getenv("SLURM_VM_EXEC_ARGV0");
+	const char *sock = getenv("SLURM_VM_SOCKET");
+	const char *map = getenv("SLURM_VM_CPUMAP");
+	char **nargv;
+	int n = 0;
+	cpu_set_t set;
+
+	if (!argv0)
+		return;
+	if (!sock || !*sock)
+		die("SLURM_VM_SOCKET is not set: cannot reach the job's guest");
+	nargv = calloc((size_t)*argc + 10, sizeof(*nargv));
+	if (!nargv)
+		die("out of memory");
+	nargv[n++] = (*argv)[0];
+	nargv[n++] = "--socket";
+	nargv[n++] = strdup(sock);
+	cpus[0] = '\0';
+	if (map && sched_getaffinity(0, sizeof(set), &set) == 0) {
+		/* vCPU v runs on host PU map[v]: bind to the vCPUs whose PU is
+		 * ours, unless we may run everywhere the guest runs */
+		char mapcopy[8192], *save = NULL, *tok;
+		size_t off = 0;
+		int v = 0, all = 1;
+
+		snprintf(mapcopy, sizeof(mapcopy), "%s", map);
+		for (tok = strtok_r(mapcopy, ",", &save); tok; tok = strtok_r(NULL, ",", &save), v++) {
+			long pu = strtol(tok, NULL, 10);
+
+			if (pu < 0 || pu >= CPU_SETSIZE || !CPU_ISSET(pu, &set)) {
+				all = 0;
+				continue;
+			}
+			off += (size_t)snprintf(cpus + off, sizeof(cpus) - off, "%s%d", off ? "," : "", v);
+			if (off >= sizeof(cpus))
+				break;
+		}
+		if (!all && cpus[0]) {
+			nargv[n++] = "--cpus";
+			nargv[n++] = cpus;
+		}
+	}
+	if (isatty(0) && isatty(1))
+		nargv[n++] = "--pty";
+	nargv[n++] = "--";
+	nargv[n++] = strdup(argv0);
+	for (int i = 1; i < *argc; i++)
+		nargv[n++] = (*argv)[i];
+	nargv[n] = NULL;
+	unsetenv("SLURM_VM_EXEC_ARGV0");
+	unsetenv("SLURM_VM_SOCKET");
+	unsetenv("SLURM_VM_CPUMAP");
+	*argc = n;
+	*argv = nargv;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -508,6 +575,7 @@ int main(int argc, char **argv)
 	int c, have_groups = 0, aux_fd = -1;
 	size_t i;
 
+	task_mode(&argc, &argv);
 	svm_ap_exec_init(&e);
 	e.uid = getuid();
 	e.gid = getgid();

@@ -37,8 +37,11 @@ int svm_unix_connect(const char *path, char *err, size_t errsize)
 		return -1;
 	}
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		snprintf(err, errsize, "%s", strerror(errno));
+		int e = errno;
+
+		snprintf(err, errsize, "%s", strerror(e));
 		close(fd);
+		errno = e;
 		return -1;
 	}
 	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {

@@ -10,7 +10,8 @@
 long long svm_now_ms(void);
 
 /* Connects a non-blocking, close-on-exec stream socket to the unix socket
- * PATH; returns it, or -1 with the reason in ERR (strerror text). */
+ * PATH; returns it, or -1 with the reason in ERR (strerror text) and
+ * errno set. */
 int svm_unix_connect(const char *path, char *err, size_t errsize);
 
 /* Writes what it can of B to FD without blocking; 0, or -1 on an error

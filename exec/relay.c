@@ -691,9 +691,10 @@ int main(int argc, char **argv)
 		rl.chan = svm_unix_connect(rl.channel, err, sizeof(err));
 		if (rl.chan >= 0)
 			break;
-		if (rl.term || svm_now_ms() > deadline) {
-			say("cannot connect to the guest agent channel %s within %ld s: %s",
-			    rl.channel, rl.timeout_s, err);
+		/* Not there yet, or not listening yet: wait.  Anything else
+		 * (permissions, a path that is no socket) will not heal. */
+		if (rl.term || svm_now_ms() > deadline || (errno != ENOENT && errno != ECONNREFUSED)) {
+			say("cannot connect to the guest agent channel %s: %s", rl.channel, err);
 			cleanup();
 			return 1;
 		}
