@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <termios.h>
 #include <unistd.h>
@@ -44,6 +45,8 @@ static struct {
 	int in_fd[SVM_AP_NSTREAMS];		/* host fds read for STDIN, AUX */
 	int out_fd[SVM_AP_NSTREAMS];		/* host fds written for STDOUT, STDERR, AUX */
 	int exited, code;
+	int signal;			/* the signal that killed the process, or 0 */
+	int task;			/* task mode: die of that signal too */
 	char last_error[SVM_AP_MAX_ERROR_TEXT + 1];	/* from the relay or agent */
 } ex = {
 	.sock = -1,
@@ -206,6 +209,7 @@ static void on_frame(const struct svm_ap_hdr *h, const uint8_t *pl)
 			die("protocol error from the agent: %s", why);
 		ex.exited = 1;
 		ex.code = how == SVM_AP_EXIT_SIGNAL ? 128 + value : value;
+		ex.signal = how == SVM_AP_EXIT_SIGNAL ? value : 0;
 		return;
 	}
 	default:
@@ -483,6 +487,24 @@ static void usage(FILE *f)
 "                  as the fd number in the variable --aux-env NAME\n");
 }
 
+/* A Slurm task killed by a signal must look killed by it to slurmstepd
+ * (srun says "Terminated", sacct shows 0:15), not exit 128+N: die of the
+ * same signal, without leaving a core file of our own. */
+static void die_of_signal(int sig)
+{
+	struct rlimit no_core = { 0, 0 };
+	sigset_t set;
+
+	fflush(NULL);
+	setrlimit(RLIMIT_CORE, &no_core);
+	signal(sig, SIG_DFL);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	raise(sig);
+	exit(128 + sig);	/* a signal that does not kill (SIGCHLD, ...) */
+}
+
 /* Task mode: the SPANK plugin turned a Slurm task into us by replacing its
  * argv[0] and setting SLURM_VM_EXEC_ARGV0 (the task's own argv[0]) and
  * SLURM_VM_SOCKET.  Rewrites the command line into the explicit form:
@@ -542,6 +564,7 @@ static void task_mode(int *argc, char ***argv)
 	for (int i = 1; i < *argc; i++)
 		nargv[n++] = (*argv)[i];
 	nargv[n] = NULL;
+	ex.task = 1;
 	unsetenv("SLURM_VM_EXEC_ARGV0");
 	unsetenv("SLURM_VM_SOCKET");
 	unsetenv("SLURM_VM_CPUMAP");
@@ -728,5 +751,7 @@ int main(int argc, char **argv)
 			write_failed();
 	}
 	restore_tty();
+	if (ex.task && ex.signal > 0 && ex.signal < NSIG)
+		die_of_signal(ex.signal);
 	return ex.code;
 }

@@ -352,6 +352,23 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 		goto out;
 	}
 	write_file(dir->state, "domain.xml", xml, 0600);
+	/* host PU of each vCPU, for slurm-vm-exec to translate Slurm's binding */
+	{
+		char map[8192];
+		size_t off = 0;
+
+		map[0] = '\0';
+		for (unsigned v = 0; v < topo->n_vcpus && off < sizeof(map); v++) {
+			const struct svm_topo_pu *pu = svm_topology_vcpu(topo, v, NULL);
+
+			off += (size_t)snprintf(map + off, sizeof(map) - off, "%s%u", v ? "," : "",
+						pu ? pu->os_index : 0);
+		}
+		if (off >= sizeof(map) || write_file(dir->state, "cpumap", map, 0644) < 0) {
+			fail(f, FAULT_NODE, "cannot record the vCPU map of job %u", env->job);
+			goto out;
+		}
+	}
 	phase_done("xml", &t0);
 
 	/* -- define/start */

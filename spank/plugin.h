@@ -18,6 +18,7 @@ struct svm_plugin {
 	int vm_step;			/* this step's tasks run in the guest */
 	char relay_sock[PATH_MAX];
 	char exec_path[PATH_MAX];
+	char cpumap[8192];		/* host PU of each vCPU */
 };
 
 /* The plugin's one state, set up in slurm_spank_init. */

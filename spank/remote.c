@@ -10,6 +10,7 @@
  * job, and the PMI fd and CPU binding it set up are inherited. */
 #include "config.h"
 
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,26 @@ static int step_runs_on_host(uint32_t stepid)
 {
 	return stepid == SLURM_BATCH_SCRIPT || stepid == SLURM_EXTERN_CONT ||
 	       stepid == SLURM_INTERACTIVE_STEP || stepid == SLURM_PENDING_STEP;
+}
+
+/* The prolog's list of the host PU under each vCPU ("0,1,2,3"). */
+static int read_cpumap(const struct svm_jobdir *dir, char *buf, size_t len)
+{
+	char path[PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	if (svm_path_join(path, sizeof(path), dir->state, "cpumap") < 0)
+		return -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return strspn(buf, "0123456789,") == (size_t)n ? 0 : -1;
 }
 
 /* In the task process, as the user, just before Slurm execs the task: only
@@ -78,6 +99,10 @@ static int find_guest(spank_t sp, struct svm_plugin *p)
 		svm_error("job %u: runtime path too long", job);
 		return -1;
 	}
+	if (read_cpumap(&dir, p->cpumap, sizeof(p->cpumap)) < 0) {
+		svm_error("job %u: cannot read the guest's vCPU map in %s", job, dir.state);
+		return -1;
+	}
 	p->vm_step = 1;
 	return 0;
 }
@@ -103,7 +128,8 @@ int svm_remote_task_init(spank_t sp, struct svm_plugin *p)
 		return -1;
 	}
 	if (spank_setenv(sp, "SLURM_VM_EXEC_ARGV0", argv[0], 1) != ESPANK_SUCCESS ||
-	    spank_setenv(sp, "SLURM_VM_SOCKET", p->relay_sock, 1) != ESPANK_SUCCESS) {
+	    spank_setenv(sp, "SLURM_VM_SOCKET", p->relay_sock, 1) != ESPANK_SUCCESS ||
+	    spank_setenv(sp, "SLURM_VM_CPUMAP", p->cpumap, 1) != ESPANK_SUCCESS) {
 		svm_error("cannot set the environment of slurm-vm-exec");
 		return -1;
 	}

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# VM jobs end to end, as the unprivileged test user on the local cluster:
+# guests boot on both nodes shaped like the host, tasks run inside them,
+# and nothing is left behind.  Needs tests/cluster/up and the test image.
+set -u
+. "$(dirname "$0")/lib.sh"
+export SLURM_CONF=$SVM_CLUSTER_DIR/etc/slurm.conf
+IMG=$SVM_IMAGE_DIR/test.qcow2
+HOME_DIR=$(getent passwd "$SVM_TEST_USER" | cut -d: -f6)
+WORK=$HOME_DIR/e2e-vm
+rm -rf "$WORK"
+svm_as_user mkdir -p "$WORK"
+cd "$WORK" || exit 1
+
+# Runs a command as the user in the work dir (the job's working directory,
+# which the guests see at the same path).
+in_work() { svm_run sh -c 'cd "$1" && shift && exec "$@"' sh "$WORK" "$@"; }
+
+# What is left of job J after it ended: domains, runtime and scratch files.
+expect_job_gone() {
+	local j=$1 doms files
+	for _ in $(seq 1 50); do
+		doms=$(virsh -c "$SVM_LIBVIRT_URI" list --all --name | grep -E "^svm-$j-" || true)
+		files=$(ls -A "$SVM_CLUSTER_DIR/vmrun" "$SVM_CLUSTER_DIR/scratch" 2>/dev/null | grep -E "^$j\." || true)
+		[ -z "$doms$files" ] && break
+		sleep 0.2
+	done
+	expect_eq "job $j: no domain left (virsh list --all)" "$doms" ""
+	expect_eq "job $j: no runtime or scratch files left" "$files" ""
+}
+
+# ---- one batch job, two nodes, several steps in the same guests
+cat > "$WORK/job.sh" <<'EOS'
+#!/bin/sh
+#SBATCH -N2
+#SBATCH --ntasks-per-node=1
+#SBATCH -o batch.out
+echo "BATCHHOST $(cat /proc/sys/kernel/random/boot_id)"
+srun sh -c 'echo "VENDOR $(hostname) $(cat /sys/class/dmi/id/sys_vendor)"; echo "UID $(id -u)"; echo "BOOT1 $(hostname) $(cat /proc/sys/kernel/random/boot_id)"; echo "SHAPE $(hostname) numa=$(ls -d /sys/devices/system/node/node[0-9]* | wc -l) cpus=$(grep -c ^processor /proc/cpuinfo) bound=$(nproc)"; echo "CWD $(pwd)"'
+srun sh -c 'echo "BOOT2 $(hostname) $(cat /proc/sys/kernel/random/boot_id)"'
+srun -N1 -n1 sh -c 'exit 7'
+echo "STEPRC $?"
+head -c 5000000 /dev/urandom > stdin.bin
+srun -N1 -n1 cat < stdin.bin > stdout.bin
+echo "STDIN $(sha256sum < stdin.bin | cut -c1-64) $(sha256sum < stdout.bin | cut -c1-64)"
+srun -N1 -n1 sh -c 'echo to-out; echo to-err >&2' > split.out 2> split.err
+echo "SPLIT $(cat split.out) / $(cat split.err)"
+srun -N1 -n1 sh -c 'echo written-by-guest > from-guest.txt'
+EOS
+in_work sbatch --wait --vm-image="$IMG" job.sh
+expect_rc "sbatch --vm-image job with srun steps completes" 0
+JOB=$(printf '%s\n' "$OUT" | sed -n 's/^Submitted batch job \([0-9]*\).*/\1/p')
+B=$(cat "$WORK/batch.out" 2>/dev/null)
+expect_eq "the batch script itself runs on the host" "$(printf '%s\n' "$B" | sed -n 's/^BATCHHOST //p')" "$(cat /proc/sys/kernel/random/boot_id)"
+expect_eq "srun steps run inside a QEMU guest on both nodes" \
+	"$(printf '%s\n' "$B" | grep '^VENDOR' | sort | tr '\n' ';')" "VENDOR n1 QEMU;VENDOR n2 QEMU;"
+expect_eq "tasks in the guest run as the job user" \
+	"$(printf '%s\n' "$B" | grep '^UID' | sort -u)" "UID $(id -u "$SVM_TEST_USER")"
+b1=$(printf '%s\n' "$B" | sed -n 's/^BOOT1 //p' | sort)
+b2=$(printf '%s\n' "$B" | sed -n 's/^BOOT2 //p' | sort)
+expect_eq "two steps of a job run in the same guests (same boot ids)" "$b2" "$b1"
+expect_eq "each node has its own guest" "$(printf '%s\n' "$b1" | awk '{print $2}' | sort -u | wc -l)" "2"
+ncpu=$(nproc)
+hostnuma=$(ls -d /sys/devices/system/node/node[0-9]* | wc -l)
+# The whole node is the job's here (no reserved_cpus): every host PU is a
+# vCPU, and Slurm's binding of the one task per node (one CPU) holds inside.
+expect_eq "each guest mirrors the host (NUMA cells, CPUs) and keeps Slurm's CPU binding" \
+	"$(printf '%s\n' "$B" | grep '^SHAPE' | sort | tr '\n' ';')" \
+	"SHAPE n1 numa=$hostnuma cpus=$ncpu bound=1;SHAPE n2 numa=$hostnuma cpus=$ncpu bound=1;"
+expect_eq "the job's working directory is the task's cwd in the guest" \
+	"$(printf '%s\n' "$B" | grep '^CWD' | sort -u)" "CWD $WORK"
+expect_eq "a task's exit code reaches srun" "$(printf '%s\n' "$B" | sed -n 's/^STEPRC //p')" "7"
+s=$(printf '%s\n' "$B" | sed -n 's/^STDIN //p')
+expect_eq "5 MB on stdin come back byte-identical" "${s% *}" "${s#* }"
+expect_eq "stdout and stderr stay separate" "$(printf '%s\n' "$B" | sed -n 's/^SPLIT //p')" "to-out / to-err"
+expect_eq "a file the guest writes in the shared cwd is on the host" "$(cat "$WORK/from-guest.txt" 2>/dev/null)" "written-by-guest"
+expect_eq "that file belongs to the job user on the host" "$(stat -c %U "$WORK/from-guest.txt" 2>/dev/null)" "$SVM_TEST_USER"
+[ -n "$JOB" ] && expect_job_gone "$JOB"
+
+# ---- a guest that does not boot fails the job, not the node
+head -c $((64 << 20)) /dev/zero > "$WORK/broken.raw"
+chown "$SVM_TEST_USER" "$WORK/broken.raw"
+in_work srun -N2 --vm-image="$WORK/broken.raw" true
+expect_rc "a job whose guest does not boot fails" nonzero
+expect_match "the user is told the guest did not become ready" "$ERR" "slurm-vm: .*(not ready|never became ready)"
+expect_nodes_idle "a broken image leaves both nodes idle, not drained"
+for _ in $(seq 1 100); do
+	left=$(virsh -c "$SVM_LIBVIRT_URI" list --all --name | grep '^svm-' || true)
+	[ -z "$left" ] && break
+	sleep 0.2
+done
+expect_eq "no domain is left after the failed boot" "$left" ""
+
+# ---- the cluster still runs plain jobs natively right after
+svm_run srun -N2 cat /proc/sys/kernel/random/boot_id
+expect_rc "a job without --vm-image runs right after" 0
+expect_eq "... natively on the host (the host's boot id)" "$(printf '%s\n' "$OUT" | sort -u)" "$(cat /proc/sys/kernel/random/boot_id)"
+
+svm_e2e_summary
