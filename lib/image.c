@@ -326,7 +326,7 @@ int svm_image_resolve(const char *path, const struct svm_config *conf,
 	char dir[PATH_MAX];
 
 	if (!realpath(path, resolved)) {
-		snprintf(err, errlen, "cannot resolve image path %s: %s", path, strerror(errno));
+		snprintf(err, errlen, "cannot open image %s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (conf->image_dirs.n == 0)

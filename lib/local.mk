@@ -9,7 +9,8 @@ lib_libslurmvm_la_SOURCES = \
 	lib/spawn.c lib/spawn.h \
 	lib/jobenv.c lib/jobenv.h \
 	lib/slurmdlog.c lib/slurmdlog.h \
-	lib/teardown.c lib/teardown.h
+	lib/teardown.c lib/teardown.h \
+	lib/mounts.c lib/mounts.h
 # The plugin is a shared object: everything it links must be PIC.
 lib_libslurmvm_la_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS) $(HWLOC_CFLAGS)
 lib_libslurmvm_la_LIBADD = $(LIBVIRT_LIBS) $(HWLOC_LIBS)

@@ -256,6 +256,8 @@ int svm_config_set(struct svm_config *conf, const char *key, const char *value,
 	}
 	if (!strcmp(key, "shared_paths"))
 		return set_pathlist(&conf->shared_paths, value, err, errlen);
+	if (!strcmp(key, "allowed_mounts"))
+		return set_pathlist(&conf->allowed_mounts, value, err, errlen);
 	if (!strcmp(key, "libexec_dir"))
 		return set_abs_path(conf->libexec_dir, value, 0, err, errlen);
 	if (!strcmp(key, "topology_xml"))

@@ -45,6 +45,7 @@ struct svm_config {
 	enum svm_network network;
 	char network_name[64];		/* libvirt network, or bridge name prefix */
 	struct svm_pathlist shared_paths;
+	struct svm_pathlist allowed_mounts;	/* where --vm-mount sources may be */
 	char topology_xml[PATH_MAX];	/* empty: the live machine */
 	char agent_port[64];		/* virtio-serial port name */
 	char libexec_dir[PATH_MAX];	/* slurm-vm-exec, slurm-vm-relay */

@@ -33,6 +33,7 @@
 #include "jobdir.h"
 #include "jobenv.h"
 #include "log.h"
+#include "mounts.h"
 #include "parse.h"
 #include "prolog.h"
 #include "slurmdlog.h"
@@ -149,18 +150,27 @@ static int as_user(const struct svm_jobenv *env, int (*fn)(void *), void *arg)
 struct image_check {
 	const char *path;
 	const struct svm_config *conf;
+	struct svm_options *opts;	/* mounts, resolved in place */
 	char resolved[PATH_MAX];
 	struct svm_image_info info;
 	char err[1024];
 };
 
-static int check_image_cb(void *arg)
+/* The user's image and mounts, checked again: SPANK_VM_* come from the
+ * user's side, which the user controls. */
+static int check_request_cb(void *arg)
 {
 	struct image_check *c = arg;
+	char err[1024];
 
-	if (svm_image_resolve(c->path, c->conf, c->resolved, c->err, sizeof(c->err)) < 0)
+	if (svm_image_resolve(c->path, c->conf, c->resolved, c->err, sizeof(c->err)) < 0 ||
+	    svm_image_check(c->resolved, c->conf, &c->info, c->err, sizeof(c->err)) < 0)
 		return -1;
-	return svm_image_check(c->resolved, c->conf, &c->info, c->err, sizeof(c->err));
+	if (svm_mounts_check(c->opts, c->conf, err, sizeof(err)) < 0) {
+		snprintf(c->err, sizeof(c->err), "--vm-mount: %.1000s", err);
+		return -1;
+	}
+	return 0;
 }
 
 static int write_file(const char *dir, const char *name, const char *text, mode_t mode)
@@ -245,7 +255,8 @@ static int make_bridge(const struct svm_config *conf, uint32_t job)
 static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 		 const struct svm_jobdir *dir, struct failure *f)
 {
-	struct image_check ic = { .path = env->opts.image, .conf = conf };
+	struct svm_options opts = env->opts;
+	struct image_check ic = { .path = env->opts.image, .conf = conf, .opts = &opts };
 	struct svm_topology *topo = NULL;
 	struct svm_ib_choice ib = { .mode = SVM_IB_NONE };
 	struct svm_job job;
@@ -259,7 +270,7 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 	int hp, ibmode;
 
 	/* -- check: the image, as the user */
-	if (as_user(env, check_image_cb, &ic) < 0) {
+	if (as_user(env, check_request_cb, &ic) < 0) {
 		fail(f, FAULT_USER, "%s", ic.err[0] ? ic.err : last_error);
 		goto out;
 	}
@@ -328,8 +339,8 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 	job.console_log = console;
 	job.network = conf->network;
 	job.workdir = env->workdir[0] ? env->workdir : NULL;
-	job.n_mounts = env->opts.n_mounts;
-	job.mounts = env->opts.mounts;
+	job.n_mounts = opts.n_mounts;
+	job.mounts = opts.mounts;
 	if (conf->network == SVM_NET_BRIDGE) {
 		static char br[16];
 

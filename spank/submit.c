@@ -1,38 +1,65 @@
 /* Submit side: srun (local context), sbatch and salloc (allocator context).
  * Runs as the user, before anything is allocated, so a bad request fails
- * here with one line instead of in the prolog. */
+ * here with one line instead of in the prolog.  The checked values reach
+ * the prolog through spank_job_control_setenv as SPANK_VM_*; the prolog
+ * checks them again, since the user controls this side entirely. */
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "image.h"
 #include "log.h"
+#include "mounts.h"
 #include "options.h"
 #include "plugin.h"
 
-static int opt_image_cb(int val, const char *optarg, int remote);
+enum { OPT_IMAGE, OPT_MEM, OPT_HUGEPAGES, OPT_IB, OPT_MOUNT, OPT_COUNT };
+
+static int opt_cb(int val, const char *optarg, int remote);
 
 static struct spank_option vm_options[] = {
 	{ "vm-image", "FILE",
 	  "Run the job's tasks inside a virtual machine booted from the disk "
 	  "image FILE (qcow2 or raw) on each node [env: SLURM_VM_IMAGE]",
-	  1, 0, opt_image_cb },
+	  1, OPT_IMAGE, opt_cb },
+	{ "vm-mem", "SIZE",
+	  "Memory of each node's guest, in MiB or with a K/M/G/T suffix "
+	  "[env: SLURM_VM_MEM]",
+	  1, OPT_MEM, opt_cb },
+	{ "vm-hugepages", "none|2M|1G",
+	  "Back guest memory with huge pages of this size [env: SLURM_VM_HUGEPAGES]",
+	  1, OPT_HUGEPAGES, opt_cb },
+	{ "vm-ib", "none|pf|vf",
+	  "InfiniBand in the guest: none, the whole adapter (pf) or an SR-IOV "
+	  "virtual function (vf) [env: SLURM_VM_IB]",
+	  1, OPT_IB, opt_cb },
+	{ "vm-mount", "SRC:DST[:ro]",
+	  "Make host directory SRC visible at DST in the guests; repeatable, "
+	  "within the directories the site allows [env: SLURM_VM_MOUNT, "
+	  "comma-separated]",
+	  1, OPT_MOUNT, opt_cb },
 	SPANK_OPTIONS_TABLE_END
 };
 
-/* The environment variable behind each option, read when it is not given. */
+/* Parser, option name and environment variable of each option. */
 static const struct {
-	const char *env;
 	int (*parse)(struct svm_options *, const char *, char *, size_t);
-	const char *opt;
-} env_defaults[] = {
-	{ "SLURM_VM_IMAGE", svm_opt_image, "vm-image" },
+	const char *env;
+} opt_def[OPT_COUNT] = {
+	[OPT_IMAGE] = { svm_opt_image, "SLURM_VM_IMAGE" },
+	[OPT_MEM] = { svm_opt_mem, "SLURM_VM_MEM" },
+	[OPT_HUGEPAGES] = { svm_opt_hugepages, "SLURM_VM_HUGEPAGES" },
+	[OPT_IB] = { svm_opt_ib, "SLURM_VM_IB" },
+	[OPT_MOUNT] = { svm_opt_mount, "SLURM_VM_MOUNT" },
 };
+
+/* Options given on the command line: their variables do not apply. */
+static int given[OPT_COUNT];
 
 /* A rejected request ends srun/sbatch/salloc here, before anything is
  * allocated, with our one line: returning an error would make Slurm add two
@@ -48,23 +75,20 @@ static int submit_fail(void)
 	return -1;
 }
 
-static int report(const char *opt, int rc, const char *err)
-{
-	if (rc < 0) {
-		svm_error("--%s: %s", opt, err);
-		svm_plugin.opt_error = 1;
-		return submit_fail();
-	}
-	return rc;
-}
-
-static int opt_image_cb(int val, const char *optarg, int remote)
+static int opt_cb(int val, const char *optarg, int remote)
 {
 	char err[512];
 
-	(void)val;
 	(void)remote;
-	return report("vm-image", svm_opt_image(&svm_plugin.opts, optarg, err, sizeof(err)), err);
+	if (val < 0 || val >= OPT_COUNT)
+		return -1;
+	given[val] = 1;
+	if (opt_def[val].parse(&svm_plugin.opts, optarg, err, sizeof(err)) < 0) {
+		svm_error("--%s: %s", vm_options[val].name, err);
+		svm_plugin.opt_error = 1;
+		return submit_fail();
+	}
+	return 0;
 }
 
 int svm_options_register(spank_t sp)
@@ -85,73 +109,108 @@ static int apply_env_defaults(struct svm_options *opts)
 {
 	char err[512];
 
-	for (size_t i = 0; i < sizeof(env_defaults) / sizeof(env_defaults[0]); i++) {
-		const char *v = getenv(env_defaults[i].env);
+	for (int i = 0; i < OPT_COUNT; i++) {
+		const char *v = getenv(opt_def[i].env);
 
-		if (!v || !*v)
+		if (given[i] || !v || !*v)
 			continue;
-		if (!strcmp(env_defaults[i].opt, "vm-image") && opts->image[0])
+		if (i == OPT_MOUNT) {
+			char buf[8192], *save = NULL;
+
+			if (snprintf(buf, sizeof(buf), "%s", v) >= (int)sizeof(buf)) {
+				svm_error("%s: longer than %zu bytes", opt_def[i].env, sizeof(buf) - 1);
+				return -1;
+			}
+			for (char *m = strtok_r(buf, ",", &save); m; m = strtok_r(NULL, ",", &save)) {
+				if (svm_opt_mount(opts, m, err, sizeof(err)) < 0) {
+					svm_error("%s: %s", opt_def[i].env, err);
+					return -1;
+				}
+			}
 			continue;
-		if (env_defaults[i].parse(opts, v, err, sizeof(err)) < 0) {
-			svm_error("%s: %s", env_defaults[i].env, err);
+		}
+		if (opt_def[i].parse(opts, v, err, sizeof(err)) < 0) {
+			svm_error("%s: %s", opt_def[i].env, err);
 			return -1;
 		}
 	}
 	return 0;
 }
 
-/* Makes PATH absolute and checks, as the user, that it is a readable regular
- * file.  The prolog runs elsewhere, as root: it gets the resolved path. */
-static int check_image(const char *path, char *abs, size_t abslen)
+static int pass(spank_t sp, const char *name, const char *value)
 {
-	struct stat st;
-	char resolved[PATH_MAX];
-	int fd;
+	spank_err_t rc = spank_job_control_setenv(sp, name, value, 1);
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		svm_error("cannot open image %s: %s", path, strerror(errno));
+	if (rc != ESPANK_SUCCESS) {
+		svm_error("cannot pass %s to the prolog: %s", name, spank_strerror(rc));
 		return -1;
 	}
-	if (fstat(fd, &st) < 0) {
-		svm_error("cannot stat image %s: %s", path, strerror(errno));
-		close(fd);
+	return 0;
+}
+
+/* Hands the checked request to the prolog (as SPANK_VM_*). */
+static int pass_request(spank_t sp, const struct svm_options *o, const char *image)
+{
+	char buf[64], mounts[8192];
+	size_t off = 0;
+
+	if (pass(sp, "VM_IMAGE", image) < 0)
 		return -1;
+	if (o->mem_mib) {
+		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)o->mem_mib);
+		if (pass(sp, "VM_MEM", buf) < 0)
+			return -1;
 	}
-	close(fd);
-	if (!S_ISREG(st.st_mode)) {
-		svm_error("image %s is not a regular file", path);
+	if (o->hugepages >= 0 && pass(sp, "VM_HUGEPAGES", svm_hugepages_names[o->hugepages]) < 0)
 		return -1;
-	}
-	if (!realpath(path, resolved)) {
-		svm_error("cannot resolve image path %s: %s", path, strerror(errno));
+	if (o->ib >= 0 && pass(sp, "VM_IB", svm_ib_names[o->ib]) < 0)
 		return -1;
+	mounts[0] = '\0';
+	for (int i = 0; i < o->n_mounts; i++) {
+		const struct svm_mount *m = &o->mounts[i];
+		int n = snprintf(mounts + off, sizeof(mounts) - off, "%s%s:%s%s", i ? "," : "",
+				 m->src, m->dst, m->readonly ? ":ro" : "");
+
+		if (n < 0 || (size_t)n >= sizeof(mounts) - off) {
+			svm_error("--vm-mount: the mounts are longer than %zu bytes in all", sizeof(mounts) - 1);
+			return -1;
+		}
+		off += (size_t)n;
 	}
-	if (strlen(resolved) >= abslen) {
-		svm_error("image path %s is too long", resolved);
+	if (o->n_mounts && pass(sp, "VM_MOUNTS", mounts) < 0)
 		return -1;
-	}
-	strcpy(abs, resolved);
 	return 0;
 }
 
 int svm_submit_post_opt(spank_t sp, struct svm_plugin *p)
 {
-	char abs[PATH_MAX];
-	spank_err_t rc;
+	struct svm_image_info info;
+	char resolved[PATH_MAX], err[1024];
 
 	if (p->opt_error)
 		return submit_fail();
 	if (apply_env_defaults(&p->opts) < 0)
 		return submit_fail();
-	if (!p->opts.image[0])
+	if (!p->opts.image[0]) {
+		if (p->opts.mem_mib || p->opts.hugepages >= 0 || p->opts.ib >= 0 || p->opts.n_mounts) {
+			svm_error("--vm-mem, --vm-hugepages, --vm-ib and --vm-mount need --vm-image");
+			return submit_fail();
+		}
 		return 0;	/* not a VM job: behave as if we were not here */
-	if (check_image(p->opts.image, abs, sizeof(abs)) < 0)
+	}
+	if (svm_plugin_config(p) < 0)
 		return submit_fail();
-	rc = spank_job_control_setenv(sp, "VM_IMAGE", abs, 1);
-	if (rc != ESPANK_SUCCESS) {
-		svm_error("cannot pass the image to the prolog: %s", spank_strerror(rc));
+	/* we run as the user: the checks see what the user may see */
+	if (svm_image_resolve(p->opts.image, &p->conf, resolved, err, sizeof(err)) < 0 ||
+	    svm_image_check(resolved, &p->conf, &info, err, sizeof(err)) < 0) {
+		svm_error("%s", err);
 		return submit_fail();
 	}
+	if (svm_mounts_check(&p->opts, &p->conf, err, sizeof(err)) < 0) {
+		svm_error("--vm-mount: %s", err);
+		return submit_fail();
+	}
+	if (pass_request(sp, &p->opts, resolved) < 0)
+		return submit_fail();
 	return 0;
 }

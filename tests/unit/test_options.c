@@ -7,6 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "mounts.h"
 #include "options.h"
 #include "vmconf.h"
 
@@ -98,6 +99,40 @@ static void test_mount(void **state)
 	assert_string_equal(err, "more than 16 mounts");
 }
 
+static void test_mounts_check(void **state)
+{
+	struct svm_options o;
+	struct svm_config c;
+	char err[512];
+
+	(void)state;
+	svm_config_defaults(&c);
+	svm_options_init(&o);
+	assert_int_equal(svm_opt_mount(&o, "/tmp/:/data", err, sizeof(err)), 0);
+	/* the site allows nothing by default */
+	assert_int_equal(svm_mounts_check(&o, &c, err, sizeof(err)), -1);
+	assert_string_equal(err, "/tmp/: this site allows no user mounts (allowed_mounts in vm.conf)");
+	assert_int_equal(svm_config_set(&c, "allowed_mounts", "/usr:/tm", err, sizeof(err)), 0);
+	/* /tmp is not under /tm: a prefix is not a parent */
+	assert_int_equal(svm_mounts_check(&o, &c, err, sizeof(err)), -1);
+	assert_string_equal(err, "/tmp/ (/tmp) is not under a directory the site allows (allowed_mounts)");
+	assert_int_equal(svm_config_set(&c, "allowed_mounts", "/tmp", err, sizeof(err)), 0);
+	assert_int_equal(svm_mounts_check(&o, &c, err, sizeof(err)), 0);
+	assert_string_equal(o.mounts[0].src, "/tmp");
+	svm_options_init(&o);
+	assert_int_equal(svm_opt_mount(&o, "/tmp/no-such-dir-here:/d", err, sizeof(err)), 0);
+	assert_int_equal(svm_mounts_check(&o, &c, err, sizeof(err)), -1);
+	assert_string_equal(err, "cannot open /tmp/no-such-dir-here: No such file or directory");
+	svm_options_init(&o);
+	assert_int_equal(svm_opt_mount(&o, "/tmp:/", err, sizeof(err)), 0);
+	assert_int_equal(svm_mounts_check(&o, &c, err, sizeof(err)), -1);
+	assert_string_equal(err, "/: the guest path must be absolute, not / and without '..'");
+	assert_true(svm_path_under("/home/a", "/home"));
+	assert_true(svm_path_under("/home", "/home"));
+	assert_false(svm_path_under("/homes", "/home"));
+	assert_true(svm_path_under("/x", "/"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -105,6 +140,7 @@ int main(void)
 		cmocka_unit_test(test_mem),
 		cmocka_unit_test(test_enums),
 		cmocka_unit_test(test_mount),
+		cmocka_unit_test(test_mounts_check),
 	};
 
 	return cmocka_run_group_tests_name("options", tests, NULL, NULL);
