@@ -28,6 +28,7 @@
 #define HELLO_TIMEOUT_MS 60000
 #define EXIT_FAIL 255
 #define CREDIT_BATCH (64u * 1024)
+#define EXTRA_WINDOW (1024u * 1024)	/* granted on top of SVM_AP_WINDOW */
 
 extern char **environ;
 
@@ -720,6 +721,12 @@ int main(int argc, char **argv)
 		die("cannot send the request: an argument or variable is longer than %d bytes, or out of memory",
 		    SVM_AP_MAX_PAYLOAD - 4);
 	ex.credit[SVM_AP_STDIN] = ex.credit[SVM_AP_AUX] = SVM_AP_WINDOW;
+	/* A wider window than the protocol's minimum keeps a slow channel
+	 * busy; we can hold it: the relay buffers at most this much for us. */
+	for (i = SVM_AP_STDOUT; i <= SVM_AP_STDERR; i++) {
+		ex.owed[i] = EXTRA_WINDOW;
+		give_credit((int)i, 1);
+	}
 	if (fcntl(0, F_GETFD) < 0)
 		ex.in_fd[SVM_AP_STDIN] = -1, put(SVM_AP_EOF, SVM_AP_STDIN, NULL, 0);
 

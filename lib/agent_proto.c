@@ -231,7 +231,13 @@ static void reader_compact(struct svm_ap_reader *r)
 
 uint8_t *svm_ap_reader_space(struct svm_ap_reader *r, size_t *n)
 {
-	reader_compact(r);
+	/* Move a partial frame down only when the tail is nearly full: reads
+	 * of a few KiB (a virtio port returns one page per read) would move
+	 * the same bytes again and again. */
+	if (r->pos == r->have)
+		r->pos = r->have = 0;
+	else if (sizeof(r->buf) - r->have < 16384)
+		reader_compact(r);
 	*n = sizeof(r->buf) - r->have;
 	return r->buf + r->have;
 }
@@ -314,7 +320,8 @@ enum svm_ap_next svm_ap_reader_next(struct svm_ap_reader *r, struct svm_ap_hdr *
 		return SVM_AP_FRAME;
 	}
 need:
-	reader_compact(r);
+	if (r->pos == r->have)
+		r->pos = r->have = 0;
 	return SVM_AP_NEED_MORE;
 }
 

@@ -171,3 +171,66 @@ check_gone() {
 		nok "guest gone mid-run: rc $rc after $((SECONDS - t0)) s, '$err'"
 	fi
 }
+
+# guest_boot IMAGE_DIR NAME: starts the transient domain NAME (type qemu,
+# QEMU as the test user, direct kernel boot, overlay in $TMP, the agent's
+# channel on $TMP/agent.chan, console in $TMP/console.log, no network).
+# libvirt gives QEMU's files to the test user (DAC relabel): copies of the
+# kernel and initrd, the overlay, the channel socket; never the image.
+V="virsh -q -c qemu:///system"
+guest_boot() {
+	local img=$1 name=$2 cmdline
+	chmod 0711 "$TMP"
+	cp "$img/vmlinuz" "$img/initrd.img" "$TMP/" || { echo "cannot copy the kernel and initrd to $TMP"; return 1; }
+	qemu-img create -q -f qcow2 -F qcow2 -b "$img/test.qcow2" "$TMP/disk.qcow2" ||
+		{ echo "cannot create an overlay of $img/test.qcow2"; return 1; }
+	chown "$TUID:$TGID" "$TMP" "$TMP/disk.qcow2"
+	cmdline="$(cat "$img/cmdline") slurmvm.hostname=$name"
+	cat > "$TMP/domain.xml" <<XML
+<domain type='qemu'>
+  <name>$name</name>
+  <memory unit='MiB'>512</memory>
+  <vcpu>2</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>$TMP/vmlinuz</kernel>
+    <initrd>$TMP/initrd.img</initrd>
+    <cmdline>$cmdline</cmdline>
+  </os>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>destroy</on_reboot>
+  <on_crash>destroy</on_crash>
+  <seclabel type='static' model='dac' relabel='yes'><label>+$TUID:+$TGID</label></seclabel>
+  <devices>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='$TMP/disk.qcow2'/>
+      <backingStore type='file'>
+        <format type='qcow2'/>
+        <source file='$img/test.qcow2'>
+          <seclabel model='dac' relabel='no'/>
+        </source>
+        <backingStore/>
+      </backingStore>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <channel type='unix'>
+      <source mode='bind' path='$TMP/agent.chan'/>
+      <target type='virtio' name='org.slurm-vm.agent.0'/>
+    </channel>
+    <serial type='file'>
+      <source path='$TMP/console.log'/>
+      <target port='0'/>
+    </serial>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+XML
+	$V create "$TMP/domain.xml" 2>&1 >/dev/null
+}
+
+guest_cleanup() {
+	[ -n "${NAME:-}" ] && $V destroy "$NAME" >/dev/null 2>&1
+	[ -s "$TMP/relay.pid" ] && kill "$(cat "$TMP/relay.pid")" 2>/dev/null
+	if [ "${KEEP:-0}" = 1 ]; then echo "kept $TMP"; else rm -rf "$TMP"; fi
+}
