@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# srun, salloc and interactive VM jobs behave like ordinary Slurm jobs:
+# exit codes, scancel, time limits, --pty.  As the unprivileged test user on
+# the local cluster, with the test image.
+set -u
+. "$(dirname "$0")/lib.sh"
+export SLURM_CONF=$SVM_CLUSTER_DIR/etc/slurm.conf
+IMG=$SVM_IMAGE_DIR/test.qcow2
+HOME_DIR=$(getent passwd "$SVM_TEST_USER" | cut -d: -f6)
+WORK=$HOME_DIR/e2e-jobs
+rm -rf "$WORK"
+svm_as_user mkdir -p "$WORK"
+cd "$WORK" || exit 1
+uid=$(id -u "$SVM_TEST_USER")
+
+# A time limit takes a minute to hit: start that job first, on one CPU of
+# n2, and look at it at the end.
+tl_out=$WORK/timelimit.out
+svm_as_user sh -c "cd '$WORK' && srun -N1 -n1 -w n2 -t 1 -J svm-timelimit --vm-image='$IMG' sh -c 'echo started; exec sleep 600' > '$tl_out' 2>&1; echo \"rc=\$?\" >> '$tl_out'" &
+tl_pid=$!
+
+# ---- srun creating its own job
+svm_run sh -c "cd '$WORK' && srun -N2 --vm-image='$IMG' sh -c 'echo \$(cat /sys/class/dmi/id/sys_vendor) \$(id -u)'"
+expect_rc "srun -N2 --vm-image runs" 0
+expect_eq "both tasks ran in a guest, as the user" "$OUT" "QEMU $uid
+QEMU $uid"
+
+svm_run sh -c "cd '$WORK' && srun -N1 -n1 --vm-image='$IMG' sh -c 'exit 7'"
+expect_rc "srun --vm-image returns the task's exit code" 7
+expect_match "srun reports it as for a native task" "$ERR" "task 0: Exited with exit code 7"
+
+# ---- salloc: the shell runs on the host, each step in the same guests
+cat > "$WORK/alloc.sh" <<'EOS'
+#!/bin/sh
+srun -N2 -n2 cat /proc/sys/kernel/random/boot_id | sort > boot1
+srun -N2 -n2 cat /proc/sys/kernel/random/boot_id | sort > boot2
+cmp -s boot1 boot2 && echo "SAMEBOOT yes" || echo "SAMEBOOT no"
+echo "DISTINCT $(sort -u boot1 | wc -l)"
+# a step that runs until cancelled, and a second one at the same time
+srun -N1 -n1 -w n1 sh -c 'echo $$ > sleeper.pid; exec sleep 600' &
+spid=$!
+for i in $(seq 1 150); do [ -s sleeper.pid ] && break; sleep 0.2; done
+srun --overlap -N1 -n1 -w n1 sh -c 'kill -0 $(cat sleeper.pid) && echo "RUNNING yes"'
+# the sleeper is the job's step 2 (steps 0 and 1 read the boot ids)
+scancel "$SLURM_JOB_ID.2"
+wait $spid
+echo "CANCELRC $?"
+srun --overlap -N1 -n1 -w n1 sh -c 'kill -0 $(cat sleeper.pid) 2>/dev/null && echo "AFTER alive" || echo "AFTER gone"'
+EOS
+chmod +x "$WORK/alloc.sh"
+svm_run sh -c "cd '$WORK' && salloc -N2 --vm-image='$IMG' ./alloc.sh"
+expect_rc "salloc --vm-image with steps completes" 0
+expect_match "two steps of an allocation run in the same guests" "$OUT" "^SAMEBOOT yes$"
+expect_match "one guest per node" "$OUT" "^DISTINCT 2$"
+expect_match "a step runs alongside another one" "$OUT" "^RUNNING yes$"
+expect_match "scancel of a step ends srun with a failure" "$OUT" "^CANCELRC [1-9]"
+expect_match "scancel of a step ends its process in the guest" "$OUT" "^AFTER gone$"
+
+# ---- srun --pty: an interactive shell in the guest
+svm_run sh -c "cd '$WORK' && printf '%s\n' 'expect svm-guest> ' 'send cat /sys/class/dmi/id/sys_vendor; tty' 'expect /dev/pts' 'send exit 3' | PS1='svm-guest> ' '$SVM_TOP/tests/e2e/pty-drive' 120 -- srun -N1 -n1 --pty --vm-image='$IMG' /bin/sh -i"
+expect_rc "srun --pty: the shell prompt appears and the session ends" 0
+expect_match "srun --pty: the shell runs in the guest, on a terminal" "$OUT" "QEMU"
+
+# ---- the time limit
+wait "$tl_pid"
+T=$(cat "$tl_out")
+tl_job=$(squeue -h -t all -n svm-timelimit -o %i 2>/dev/null | head -n1)
+[ -n "$tl_job" ] || tl_job=$(scontrol -o show job 2>/dev/null | sed -n 's/^JobId=\([0-9]*\) JobName=svm-timelimit .*/\1/p' | tail -n1)
+expect_match "srun exits non-zero after the time limit" "$T" "^rc=[1-9]"
+expect_match "Slurm ended the job for its time limit (JobState=TIMEOUT)" \
+	"$(scontrol -o show job "$tl_job" 2>/dev/null)" "JobState=TIMEOUT"
+# This machine's clock may jump ahead (a VM under load): when the limit
+# passes before the step starts, there is no process to end.
+if printf '%s\n' "$T" | grep -q '^started'; then
+	expect_match "the running step is ended at the limit, as for a native job" "$T" "DUE TO TIME LIMIT"
+fi
+
+expect_nodes_idle "both nodes idle after the jobs"
+svm_e2e_summary
