@@ -519,6 +519,7 @@ static void task_mode(int *argc, char ***argv)
 	const char *argv0 = getenv("SLURM_VM_EXEC_ARGV0");
 	const char *sock = getenv("SLURM_VM_SOCKET");
 	const char *map = getenv("SLURM_VM_CPUMAP");
+	const char *pmi;
 	char **nargv;
 	int n = 0;
 	cpu_set_t set;
@@ -527,7 +528,7 @@ static void task_mode(int *argc, char ***argv)
 		return;
 	if (!sock || !*sock)
 		die("SLURM_VM_SOCKET is not set: cannot reach the job's guest");
-	nargv = calloc((size_t)*argc + 10, sizeof(*nargv));
+	nargv = calloc((size_t)*argc + 14, sizeof(*nargv));
 	if (!nargv)
 		die("out of memory");
 	nargv[n++] = (*argv)[0];
@@ -560,6 +561,15 @@ static void task_mode(int *argc, char ***argv)
 	}
 	if (isatty(0) && isatty(1))
 		nargv[n++] = "--pty";
+	/* Slurm's PMI server (--mpi=pmi2) hands the task a socket: the rank in
+	 * the guest gets a relayed one under the same variable */
+	pmi = getenv("PMI_FD");
+	if (pmi && *pmi && strspn(pmi, "0123456789") == strlen(pmi) && fcntl(atoi(pmi), F_GETFD) >= 0) {
+		nargv[n++] = "--aux-fd";
+		nargv[n++] = strdup(pmi);
+		nargv[n++] = "--aux-env";
+		nargv[n++] = "PMI_FD";
+	}
 	nargv[n++] = "--";
 	nargv[n++] = strdup(argv0);
 	for (int i = 1; i < *argc; i++)

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# MPI across guests: a program compiled on the host with Debian's mpicc runs
+# unchanged in the guests with srun --mpi=pmi2, its ranks wire up through
+# Slurm's PMI (relayed into the guests) and talk over the job network.
+# As the unprivileged test user on the local cluster, with the test image.
+# SVM_MPI_SOAK (default 20): how many MPI_Abort jobs run back to back.
+set -u
+. "$(dirname "$0")/lib.sh"
+export SLURM_CONF=$SVM_CLUSTER_DIR/etc/slurm.conf
+IMG=$SVM_IMAGE_DIR/test.qcow2
+HOME_DIR=$(getent passwd "$SVM_TEST_USER" | cut -d: -f6)
+WORK=$HOME_DIR/e2e-mpi
+SOAK=${SVM_MPI_SOAK:-20}
+rm -rf "$WORK"
+svm_as_user mkdir -p "$WORK"
+cd "$WORK" || exit 1
+for p in mpi_hello mpi_abort; do
+	svm_as_user mpicc -O2 -o "$WORK/$p" "$SVM_TOP/tests/mpi/$p.c" || svm_fail "mpicc $p.c"
+done
+
+# ---- ranks on two guests, wired up, talking
+svm_run sh -c "cd '$WORK' && srun -N2 -n4 --mpi=pmi2 --vm-image='$IMG' ./mpi_hello"
+expect_rc "srun -N2 -n4 --mpi=pmi2 --vm-image ./mpi_hello succeeds" 0
+R=$(printf '%s\n' "$OUT" | grep '^rank ' | sort)
+expect_eq "4 ranks, size 4, each in a QEMU guest" \
+	"$(printf '%s\n' "$R" | awk '{print $2, $4, $7}' | tr '\n' ';')" \
+	"0 4 (QEMU);1 4 (QEMU);2 4 (QEMU);3 4 (QEMU);"
+expect_eq "the ranks are on two different guests" \
+	"$(printf '%s\n' "$R" | awk '{print $6}' | sort -u | tr '\n' ' ')" "n1 n2 "
+expect_eq "Allreduce of the ranks gives 0+1+2+3 on every rank" \
+	"$(printf '%s\n' "$R" | awk '{print $NF}' | sort -u)" "6"
+
+# ---- MPI_Abort: the job fails promptly and no rank stays behind
+abort_job() {
+	svm_run sh -c "cd '$WORK' && timeout 600 srun -N2 -n2 --mpi=pmi2 --vm-image='$IMG' ./mpi_abort"
+}
+abort_job
+expect_rc "MPI_Abort makes srun exit non-zero" nonzero
+expect_eq "... without srun's own 600 s timeout" "$([ "$RC" -ne 124 ] && echo prompt)" "prompt"
+expect_match "... and the user sees the abort" "$ERR" "rank 1 aborting"
+
+# ---- many such jobs back to back leave nothing behind
+fails=0
+for i in $(seq 2 "$SOAK"); do
+	abort_job
+	[ "$RC" -ne 0 ] && [ "$RC" -ne 124 ] || fails=$((fails + 1))
+done
+expect_eq "$SOAK MPI_Abort jobs in a row all end promptly with a failure" "$fails" "0"
+for _ in $(seq 1 100); do
+	doms=$(virsh -c "$SVM_LIBVIRT_URI" list --all --name | grep -E '^svm-[0-9]+-n[12]$' || true)
+	[ -z "$doms" ] && break
+	sleep 0.2
+done
+expect_eq "no domain left" "$doms" ""
+expect_eq "no runtime or scratch files left" \
+	"$(ls -A "$SVM_CLUSTER_DIR/vmrun" "$SVM_CLUSTER_DIR/scratch" 2>/dev/null | grep -v ':$' | grep -v '^$' || true)" ""
+# the cluster's guests and relays name its directory on their command line
+expect_eq "no QEMU, relay or rank of the cluster left on the host" \
+	"$(pgrep -u "$SVM_TEST_USER" -a 2>/dev/null | grep -E "qemu.*$SVM_CLUSTER_DIR|slurm-vm-relay.*$SVM_CLUSTER_DIR|mpi_(hello|abort)" || true)" ""
+expect_eq "no job bridge left" \
+	"$(ip -o link show type bridge 2>/dev/null | awk -F': ' '{print $2}' | grep -E '^svm[0-9]+$' || true)" ""
+expect_nodes_idle "both nodes idle after the MPI jobs"
+svm_e2e_summary
