@@ -4,5 +4,8 @@
 pkglibexec_PROGRAMS += images/agent/slurm-vm-agent
 images_agent_slurm_vm_agent_SOURCES = images/agent/agent.c lib/agent_proto.c lib/agent_proto.h
 images_agent_slurm_vm_agent_CPPFLAGS = -I$(top_srcdir)/lib -I$(top_builddir)
+# Sanitizer runtimes cannot be linked statically: the agent opts out of
+# --enable-sanitizers (its protocol code is sanitized in the unit tests).
+images_agent_slurm_vm_agent_CFLAGS = $(WARN_CFLAGS)
 images_agent_slurm_vm_agent_LDFLAGS = -all-static
 EXTRA_DIST += images/agent/PROTOCOL.md

@@ -371,9 +371,10 @@ static void test_exec_roundtrip(void **state)
 	(void)state;
 	for (i = 0; i < 100; i++) {
 		envp[i] = malloc(3000);
-		snprintf(envp[i], 3000, "VAR%zu=", i);
-		memset(envp[i] + strlen(envp[i]), 'v', 2000);
-		envp[i][2010] = '\0';
+		size_t n = (size_t)snprintf(envp[i], 3000, "VAR%zu=", i);
+
+		memset(envp[i] + n, 'v', 2000);
+		envp[i][n + 2000] = '\0';
 	}
 	svm_ap_exec_init(&e);
 	e.argv = argv;
