@@ -57,7 +57,7 @@ expect_match "scancel of a step ends srun with a failure" "$OUT" "^CANCELRC [1-9
 expect_match "scancel of a step ends its process in the guest" "$OUT" "^AFTER gone$"
 
 # ---- srun --pty: an interactive shell in the guest
-svm_run sh -c "cd '$WORK' && printf '%s\n' 'expect svm-guest> ' 'send cat /sys/class/dmi/id/sys_vendor; tty' 'expect /dev/pts' 'send exit 3' | PS1='svm-guest> ' '$SVM_TOP/tests/e2e/pty-drive' 120 -- srun -N1 -n1 --pty --vm-image='$IMG' /bin/sh -i"
+svm_run sh -c "cd '$WORK' && printf '%s\n' 'expect svm-guest> ' 'send cat /sys/class/dmi/id/sys_vendor; tty' 'expect /dev/pts' 'send exit 3' | PS1='svm-guest> ' '$SVM_TOP/tests/e2e/pty-drive' 400 -- srun -N1 -n1 --pty --vm-image='$IMG' /bin/sh -i"
 expect_rc "srun --pty: the shell prompt appears and the session ends" 0
 expect_match "srun --pty: the shell runs in the guest, on a terminal" "$OUT" "QEMU"
 
