@@ -31,8 +31,11 @@ int main(void)
 		return 1;
 	svm_slurmdlog_init("slurm-vm-epilog", env.slurm_conf, env.node, env.job);
 	svm_jobenv_config_path(&env, conf_path, sizeof(conf_path));
-	if (svm_config_load(&conf, conf_path, 0) < 0)
-		return 1;
+	if (svm_config_load(&conf, conf_path, 0) < 0) {
+		/* a job without a guest has nothing to undo: a broken vm.conf
+		 * must not drain the node after every ordinary job */
+		return env.vm ? 1 : 0;
+	}
 	if (svm_jobdir_init(&dir, &conf, env.job, env.node) < 0)
 		return 1;
 	/* A job without a guest left nothing here: stay cheap for it. */

@@ -323,6 +323,68 @@ static int find_hcas(hwloc_topology_t t, struct svm_topology *topo)
 	return 0;
 }
 
+/* Loads this machine's topology (XML NULL) or a saved one, with I/O. */
+static int load_hwloc(const char *xml, hwloc_topology_t *out)
+{
+	hwloc_topology_t t;
+
+	if (hwloc_topology_init(&t) < 0) {
+		svm_error("cannot initialize hwloc: %s", strerror(errno ? errno : ENOMEM));
+		return -1;
+	}
+	if (xml && hwloc_topology_set_xml(t, xml) < 0) {
+		svm_error("cannot read the topology %s: %s", xml, strerror(errno));
+		hwloc_topology_destroy(t);
+		return -1;
+	}
+	hwloc_topology_set_io_types_filter(t, HWLOC_TYPE_FILTER_KEEP_IMPORTANT);
+	if (hwloc_topology_load(t) < 0) {
+		svm_error("cannot load the topology of %s: %s", xml ? xml : "this machine",
+			  strerror(errno));
+		hwloc_topology_destroy(t);
+		return -1;
+	}
+	*out = t;
+	return 0;
+}
+
+char *svm_topology_slurm_cpus(const char *xml, const char *abstract)
+{
+	_cleanup_topology_ hwloc_topology_t t = NULL;
+	_cleanup_bitmap_ hwloc_bitmap_t abs = hwloc_bitmap_alloc();
+	_cleanup_bitmap_ hwloc_bitmap_t os = hwloc_bitmap_alloc();
+	hwloc_const_bitmap_t allowed;
+	hwloc_obj_t pu = NULL;
+	unsigned k = 0;
+
+	if (!abs || !os) {
+		svm_error("cannot map Slurm's CPU ids: %s", strerror(ENOMEM));
+		return NULL;
+	}
+	if (svm_cpulist_parse(abstract, abs) < 0) {
+		svm_error("Slurm's CPU list '%s' is not a CPU list", abstract);
+		return NULL;
+	}
+	if (load_hwloc(xml, &t) < 0)
+		return NULL;
+	allowed = hwloc_topology_get_allowed_cpuset(t);
+	/* Slurm numbers the PUs it may use socket by socket, core by core,
+	 * thread by thread: hwloc's logical order of the allowed PUs. */
+	while ((pu = hwloc_get_next_obj_by_type(t, HWLOC_OBJ_PU, pu))) {
+		if (!hwloc_bitmap_isset(allowed, pu->os_index))
+			continue;
+		if (hwloc_bitmap_isset(abs, (int)k))
+			hwloc_bitmap_set(os, pu->os_index);
+		k++;
+	}
+	if (hwloc_bitmap_weight(os) != hwloc_bitmap_weight(abs)) {
+		svm_error("Slurm's CPU ids %s are not all on this host (it has %u usable CPUs)",
+			  abstract, k);
+		return NULL;
+	}
+	return svm_cpulist_format(os);
+}
+
 int svm_topology_load(const char *xml, const char *cpus, const char *reserved,
 		      struct svm_topology **out)
 {
@@ -331,24 +393,16 @@ int svm_topology_load(const char *xml, const char *cpus, const char *reserved,
 	_cleanup_bitmap_ hwloc_bitmap_t emu = hwloc_bitmap_alloc();
 	struct svm_topology *topo = NULL;
 	hwloc_const_bitmap_t allowed;
-	const char *what = xml ? xml : "this machine";
 	hwloc_obj_t nd;
 	int emu_shared = 0;
 	int ret = -1;
 
-	if (!job || !emu || hwloc_topology_init(&t) < 0) {
-		svm_error("cannot initialize hwloc: %s", strerror(errno ? errno : ENOMEM));
+	if (!job || !emu) {
+		svm_error("cannot initialize hwloc: %s", strerror(ENOMEM));
 		goto out;
 	}
-	if (xml && hwloc_topology_set_xml(t, xml) < 0) {
-		svm_error("cannot read the topology %s: %s", xml, strerror(errno));
+	if (load_hwloc(xml, &t) < 0)
 		goto out;
-	}
-	hwloc_topology_set_io_types_filter(t, HWLOC_TYPE_FILTER_KEEP_IMPORTANT);
-	if (hwloc_topology_load(t) < 0) {
-		svm_error("cannot load the topology of %s: %s", what, strerror(errno));
-		goto out;
-	}
 	allowed = hwloc_topology_get_allowed_cpuset(t);
 	if (job_sets(allowed, cpus, reserved, job, emu, &emu_shared) < 0)
 		goto out;

@@ -76,6 +76,12 @@ int svm_topology_load(const char *xml, const char *cpus, const char *reserved,
 
 void svm_topology_free(struct svm_topology *topo);
 
+/* Slurm's abstract CPU ids of a job on this node ("0-3", as in scontrol
+ * show job -d) as host PU numbers: Slurm counts the usable PUs socket by
+ * socket, core by core, thread by thread, which is hwloc's logical order.
+ * Returns a list the caller frees, or NULL after logging. */
+char *svm_topology_slurm_cpus(const char *xml, const char *abstract);
+
 /* The vCPU's PU, or NULL when VCPU is out of range. */
 const struct svm_topo_pu *svm_topology_vcpu(const struct svm_topology *topo,
 					    unsigned vcpu, unsigned *cell);

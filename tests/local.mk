@@ -19,4 +19,13 @@ endif
 # Scripts run by tests/check, shipped in the tarball.
 EXTRA_DIST += tests/check tests/demo tests/install-deps tests/valgrind-wrap \
 	tests/cluster/up tests/cluster/down tests/cluster/leftovers tests/cluster/lib.sh \
-	tests/e2e/lib.sh tests/e2e/test_plugin.sh
+	tests/e2e/lib.sh tests/e2e/pty-drive tests/e2e/test_plugin.sh \
+	tests/e2e/test_vm.sh tests/e2e/test_jobs.sh tests/e2e/test_mpi.sh \
+	tests/image/boot-test \
+	tests/mpi/mpi_hello.c tests/mpi/mpi_abort.c tests/mpi/mpi_bench.c \
+	bench/mpi-bench \
+	images/README.md images/build-test-image \
+	images/test-image/agent-placeholder images/test-image/agent-service \
+	images/test-image/initrd-init images/test-image/inittab \
+	images/test-image/modules images/test-image/mpi-hello.c \
+	images/test-image/rcS images/test-image/virtio-ports

@@ -264,6 +264,28 @@ static void test_restricted_cpuset(void **state)
 	svm_topology_free(t);
 }
 
+/* Slurm's abstract ids follow hwloc's logical order: on this Xeon the
+ * first two logical PUs are the two threads of core 0 (hwloc-calc
+ * --physical-output --intersect PU PU:0-3 says 0,12,2,14). */
+static void test_slurm_cpus(void **state)
+{
+	const char *f = topo_path("24em64t-2n6c2t-pci.xml");
+	char *os;
+
+	(void)state;
+	os = svm_topology_slurm_cpus(f, "0-3");
+	assert_non_null(os);
+	assert_string_equal(os, "0,2,12,14");
+	free(os);
+	os = svm_topology_slurm_cpus(f, "0-23");
+	assert_non_null(os);
+	assert_string_equal(os, "0-23");
+	free(os);
+	assert_null(svm_topology_slurm_cpus(f, "20-24"));
+	assert_string_equal(last_error, "Slurm's CPU ids 20-24 are not all on this host (it has 24 usable CPUs)");
+	assert_null(svm_topology_slurm_cpus(f, "x"));
+}
+
 static void test_errors(void **state)
 {
 	struct svm_topology *t = NULL;
@@ -351,6 +373,7 @@ static void test_cpulist(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_slurm_cpus, setup),
 		cmocka_unit_test_setup(test_fixtures, setup),
 		cmocka_unit_test_setup(test_two_sockets_smt, setup),
 		cmocka_unit_test_setup(test_partial_allocation, setup),
