@@ -14,6 +14,9 @@ SVM_CLUSTER_NAME=svmtest
 SVM_CTLD_PORT=${SVM_CTLD_PORT:-16817}
 SVM_N1_PORT=$((SVM_CTLD_PORT + 1))
 SVM_N2_PORT=$((SVM_CTLD_PORT + 2))
+# Accounting (accounting.sh): slurmdbd, and its private MariaDB on 127.0.0.1.
+SVM_DBD_PORT=$((SVM_CTLD_PORT + 3))
+SVM_DB_PORT=$((SVM_CTLD_PORT + 4))
 SVM_LIBVIRT_URI=qemu:///system
 
 svm_log() { printf 'cluster: %s\n' "$*" >&2; }
