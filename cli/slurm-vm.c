@@ -172,7 +172,7 @@ static int cmd_domain_xml(int argc, char **argv)
 	struct svm_ib_choice ib;
 	struct svm_config conf;
 	struct svm_job job;
-	char host[256], sock[PATH_MAX], log[PATH_MAX];
+	char host[256], sock[PATH_MAX], log[PATH_MAX], bridge[16], ip[32];
 	struct svm_jobdir dir;
 	char overlay[PATH_MAX], err[1024];
 	char *xml = NULL;
@@ -308,6 +308,16 @@ static int cmd_domain_xml(int argc, char **argv)
 		.n_mounts = a.opts.n_mounts,
 		.mounts = a.opts.mounts,
 	};
+	/* the job network as the prolog sets it up */
+	if (conf.network == SVM_NET_BRIDGE) {
+		if (svm_bridge_name(&conf, (uint32_t)a.job, bridge, sizeof(bridge)) < 0)
+			goto out;
+		job.network_name = bridge;
+	}
+	if (conf.network != SVM_NET_NONE) {
+		svm_guest_ip(job.node_index, ip, sizeof(ip));
+		job.ip = ip;
+	}
 	xml = svm_domain_xml(topo, &conf, &job);
 	if (!xml)
 		goto out;

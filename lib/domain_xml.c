@@ -46,6 +46,11 @@ int svm_domain_name(uint32_t job, const char *node, char *buf, size_t len)
 	return 0;
 }
 
+void svm_guest_ip(unsigned node_index, char *buf, size_t len)
+{
+	snprintf(buf, len, "169.254.%u.%u/16", 1 + node_index / 254 % 254, 1 + node_index % 254);
+}
+
 void svm_share_tag(unsigned index, const char *path, char *buf, size_t len)
 {
 	uint32_t h = 2166136261u;	/* FNV-1a */
@@ -171,6 +176,10 @@ static void put_cmdline(FILE *f, const struct svm_config *conf, const struct svm
 		if (sh[i].readonly)
 			fputs(":ro", f);
 	}
+	if (job->ip) {
+		fputs(" slurmvm.ip=", f);
+		put_esc(f, job->ip);
+	}
 	if (job->cmdline_extra && *job->cmdline_extra) {
 		fputc(' ', f);
 		put_esc(f, job->cmdline_extra);
@@ -192,6 +201,11 @@ static void put_sysinfo(FILE *f, const struct svm_job *job, const struct share *
 		fprintf(f, "      <entry>slurmvm.9p=%s:", tag);
 		put_esc(f, sh[i].dst);
 		fputs(sh[i].readonly ? ":ro</entry>\n" : "</entry>\n", f);
+	}
+	if (job->ip) {
+		fputs("      <entry>slurmvm.ip=", f);
+		put_esc(f, job->ip);
+		fputs("</entry>\n", f);
 	}
 	fputs("    </oemStrings>\n  </sysinfo>\n", f);
 }

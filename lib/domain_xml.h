@@ -60,6 +60,7 @@ struct svm_job {
 	const char *workdir;		/* job working directory, NULL: none */
 	int n_mounts;			/* --vm-mount entries */
 	const struct svm_mount *mounts;
+	const char *ip;			/* job network address "A.B.C.D/N", or NULL */
 	const char *cmdline_extra;	/* more kernel arguments (direct boot), or NULL */
 };
 
@@ -78,6 +79,11 @@ int svm_domain_name(uint32_t job, const char *node, char *buf, size_t len);
  * topo->n_cells entries.  0, or -1 after logging when MEM_MIB is too small. */
 int svm_split_memory(const struct svm_topology *topo, uint64_t mem_mib,
 		     uint64_t page_mib, uint64_t *out);
+
+/* The job network address of the guest of the job's node number INDEX:
+ * link-local 169.254.0.0/16, one address per node.  Each job has its own
+ * network segment, so every job can use the same plan. */
+void svm_guest_ip(unsigned node_index, char *buf, size_t len);
 
 /* The 9p tag of share number INDEX with guest path PATH: "svmI-HHHHHHHH". */
 void svm_share_tag(unsigned index, const char *path, char *buf, size_t len);

@@ -110,3 +110,15 @@ int svm_outcome_read(const struct svm_jobdir *dir, char *msg, size_t len)
 	snprintf(msg, len, "unreadable prolog outcome '%.100s'", buf);
 	return 0;
 }
+
+int svm_bridge_name(const struct svm_config *conf, uint32_t job, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s%u", conf->network_name, job);
+
+	/* IFNAMSIZ is 16 with the NUL */
+	if (n < 0 || (size_t)n >= len || n > 15) {
+		svm_error("bridge name %s%u is longer than 15 characters", conf->network_name, job);
+		return -1;
+	}
+	return 0;
+}

@@ -40,18 +40,6 @@ int svm_rmtree(const char *path)
 	return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) == 0 ? 0 : -1;
 }
 
-int svm_bridge_name(const struct svm_config *conf, uint32_t job, char *buf, size_t len)
-{
-	int n = snprintf(buf, len, "%s%u", conf->network_name, job);
-
-	/* IFNAMSIZ is 16 with the NUL */
-	if (n < 0 || (size_t)n >= len || n > 15) {
-		svm_error("bridge name %s%u is longer than 15 characters", conf->network_name, job);
-		return -1;
-	}
-	return 0;
-}
-
 static int destroy_domain(const struct svm_config *conf, const char *name)
 {
 	virConnectPtr conn;

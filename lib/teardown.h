@@ -20,7 +20,5 @@ int svm_teardown(const struct svm_config *conf, const struct svm_jobdir *dir,
  * A missing PATH is not an error. */
 int svm_rmtree(const char *path);
 
-/* The job network's bridge name: NAME_PREFIX + job id ("svm42"). */
-int svm_bridge_name(const struct svm_config *conf, uint32_t job, char *buf, size_t len);
 
 #endif

@@ -194,15 +194,18 @@ static int write_file(const char *dir, const char *name, const char *text, mode_
 	return rc;
 }
 
-/* The guest's memory: the user's --vm-mem, else the site default, else
- * what the job's cells hold less what the host keeps. */
+/* The guest's memory: the user's --vm-mem, else the job's --mem on this
+ * node, else the site default, else what the job's cells hold less what
+ * the host keeps. */
 static uint64_t guest_mem(const struct svm_jobenv *env, const struct svm_config *conf,
-			  const struct svm_topology *topo)
+			  const struct svm_topology *topo, uint64_t job_mem)
 {
 	uint64_t have = svm_topology_mem_mib(topo);
 
 	if (env->opts.mem_mib)
 		return env->opts.mem_mib;
+	if (job_mem)
+		return job_mem;
 	if (conf->default_mem)
 		return conf->default_mem;
 	return have > conf->host_mem_reserve ? have - conf->host_mem_reserve : 0;
@@ -251,6 +254,64 @@ static int make_bridge(const struct svm_config *conf, uint32_t job)
 	}
 }
 
+/* Free huge pages of SIZE_KIB on host NUMA node NODE, or -1 if unknown. */
+static long free_hugepages(const struct svm_config *conf, unsigned node, uint64_t size_kib)
+{
+	char path[PATH_MAX + 128], buf[32];
+	FILE *f;
+	long n = -1;
+
+	snprintf(path, sizeof(path), "%s/devices/system/node/node%u/hugepages/hugepages-%llukB/free_hugepages",
+		 conf->sysfs_root, node, (unsigned long long)size_kib);
+	f = fopen(path, "re");
+	if (!f) {
+		/* no NUMA in sysfs: the one global pool */
+		snprintf(path, sizeof(path), "%s/kernel/mm/hugepages/hugepages-%llukB/free_hugepages",
+			 conf->sysfs_root, (unsigned long long)size_kib);
+		f = fopen(path, "re");
+	}
+	if (!f)
+		return -1;
+	if (fgets(buf, sizeof(buf), f))
+		n = strtol(buf, NULL, 10);
+	fclose(f);
+	return n;
+}
+
+/* Checks that each cell's memory fits in the huge page pool of its host
+ * node.  Returns 0, or -1 with the shortage described in MSG. */
+static int hugepages_fit(const struct svm_config *conf, const struct svm_topology *topo,
+			 uint64_t mem_mib, enum svm_hugepages hp, char *msg, size_t len)
+{
+	uint64_t page_kib = hp == SVM_HUGEPAGES_1G ? 1048576 : 2048;
+	uint64_t *cell_mib = calloc(topo->n_cells, sizeof(*cell_mib));
+	int rc = -1;
+
+	if (!cell_mib) {
+		snprintf(msg, len, "out of memory");
+		return -1;
+	}
+	if (svm_split_memory(topo, mem_mib, page_kib / 1024, cell_mib) < 0) {
+		snprintf(msg, len, "%.400s", last_error);
+		goto out;
+	}
+	for (unsigned k = 0; k < topo->n_cells; k++) {
+		uint64_t need = cell_mib[k] * 1024 / page_kib;
+		long have = free_hugepages(conf, topo->cells[k].host_node, page_kib);
+
+		if (have < 0 || (uint64_t)have < need) {
+			snprintf(msg, len, "host NUMA node %u has %ld free %s huge pages, the guest needs %llu",
+				 topo->cells[k].host_node, have < 0 ? 0 : have,
+				 svm_hugepages_names[hp], (unsigned long long)need);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	free(cell_mib);
+	return rc;
+}
+
 /* Boots the guest.  Fills F on failure. */
 static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 		 const struct svm_jobdir *dir, struct failure *f)
@@ -260,10 +321,11 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 	struct svm_topology *topo = NULL;
 	struct svm_ib_choice ib = { .mode = SVM_IB_NONE };
 	struct svm_job job;
-	char overlay[PATH_MAX], agent_sock[PATH_MAX], console[PATH_MAX], cmdline_extra[64];
+	char overlay[PATH_MAX], agent_sock[PATH_MAX], console[PATH_MAX], ip[32];
 	char qemu_img[] = "/usr/bin/qemu-img";
 	char **argv = NULL;
-	char *xml = NULL;
+	char *xml = NULL, *job_cpus = NULL;
+	uint64_t job_mem = 0;
 	virConnectPtr conn = NULL;
 	virDomainPtr dom = NULL;
 	double t0 = now();
@@ -299,8 +361,14 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 	}
 	phase_done("overlay", &t0);
 
-	/* -- XML: the guest shaped like this node */
-	if (svm_topology_load(conf->topology_xml[0] ? conf->topology_xml : NULL, NULL,
+	/* -- XML: the guest shaped like this node, on the job's CPUs */
+	if (svm_prolog_job_alloc(env, conf, &job_cpus, &job_mem) < 0) {
+		/* slurmctld busy or gone: fail this job, keep the node */
+		fail(f, FAULT_USER, "cannot learn the job's CPUs on %s from slurmctld: %s", env->node,
+		     last_error);
+		goto out;
+	}
+	if (svm_topology_load(conf->topology_xml[0] ? conf->topology_xml : NULL, job_cpus,
 			      conf->reserved_cpus, &topo) < 0) {
 		fail(f, FAULT_NODE, "cannot read this node's topology: %s", last_error);
 		goto out;
@@ -332,7 +400,23 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 	job.image = ic.resolved;
 	job.image_format = ic.info.format;
 	job.overlay = overlay;
-	job.mem_mib = guest_mem(env, conf, topo);
+	job.mem_mib = guest_mem(env, conf, topo, job_mem);
+	if (hp != SVM_HUGEPAGES_NONE) {
+		char why[512];
+
+		if (hugepages_fit(conf, topo, job.mem_mib, (enum svm_hugepages)hp, why, sizeof(why)) < 0) {
+			/* what the pool holds depends on other jobs: never the
+			 * node's fault; the site chooses fail or fallback */
+			if (conf->hugepages_short == SVM_HP_SHORT_FAIL || env->opts.hugepages >= 0) {
+				fail(f, FAULT_USER, "not enough huge pages for the guest's %llu MiB: %s",
+				     (unsigned long long)job.mem_mib, why);
+				goto out;
+			}
+			svm_info("not enough huge pages (%s): the guest of job %u uses normal pages",
+				 why, env->job);
+			hp = SVM_HUGEPAGES_NONE;
+		}
+	}
 	job.hugepages = (enum svm_hugepages)hp;
 	job.ib = &ib;
 	job.agent_socket = agent_sock;
@@ -350,12 +434,9 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 		}
 		job.network_name = br;
 	}
-	/* Job network addresses: link-local, from the node's rank in the job;
-	 * each job has its own segment, so every job can use the same plan. */
-	snprintf(cmdline_extra, sizeof(cmdline_extra), "slurmvm.ip=169.254.%u.%u/16",
-		 1 + job.node_index / 254, 1 + job.node_index % 254);
+	svm_guest_ip(job.node_index, ip, sizeof(ip));
 	if (conf->network != SVM_NET_NONE)
-		job.cmdline_extra = cmdline_extra;
+		job.ip = ip;
 	xml = svm_domain_xml(topo, conf, &job);
 	if (!xml) {
 		/* the memory the user asked for, a mount outside the allowed paths */
@@ -395,8 +476,7 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 	}
 	dom = virDomainCreateXML(conn, xml, 0);
 	if (!dom) {
-		fail(f, hp != SVM_HUGEPAGES_NONE && env->opts.hugepages >= 0 ? FAULT_USER : FAULT_NODE,
-		     "cannot start the guest: %s", last_error);
+		fail(f, FAULT_NODE, "cannot start the guest: %s", last_error);
 		goto out;
 	}
 	/* libvirt binds the channel socket as root: hand it to the job user,
@@ -422,6 +502,7 @@ out:
 	free(xml);
 	svm_argv_free(argv);
 	svm_topology_free(topo);
+	free(job_cpus);
 }
 
 /* Drains this node with REASON through slurmctld.  0 or -1. */
@@ -451,6 +532,7 @@ int main(void)
 	/* not a VM job: nothing to do, as fast as possible */
 	if (!getenv("SPANK_VM_IMAGE"))
 		return 0;
+	slurm_init(NULL);
 	svm_slurmdlog_init("slurm-vm-prolog", getenv("SLURM_CONF"), getenv("SLURMD_NODENAME"), 0);
 	if (svm_jobenv_read(&env, uerr, sizeof(uerr)) < 0)
 		return 1;

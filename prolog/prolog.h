@@ -13,4 +13,9 @@
 int svm_prolog_wait_ready(const struct svm_jobenv *env, const struct svm_config *conf,
 			  const struct svm_jobdir *dir, const char *agent_sock);
 
+/* The job's CPUs on this node as host PU numbers (*CPUS, the caller frees
+ * it) and its memory in MiB (0: not limited).  0, or -1 after logging. */
+int svm_prolog_job_alloc(const struct svm_jobenv *env, const struct svm_config *conf,
+			 char **cpus, uint64_t *mem_mib);
+
 #endif

@@ -25,6 +25,41 @@ static long long mono_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The last non-empty line the guest printed on its console, made safe to
+ * show (the guest writes it: printable ASCII only, bounded), or "". */
+static void console_tail(const struct svm_jobdir *dir, char *out, size_t len)
+{
+	char path[PATH_MAX], buf[4096];
+	ssize_t n = 0;
+	off_t size;
+	size_t o = 0;
+	int fd;
+
+	out[0] = '\0';
+	if (svm_path_join(path, sizeof(path), dir->state, "console.log") < 0)
+		return;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return;
+	size = lseek(fd, 0, SEEK_END);
+	if (size > 0 && lseek(fd, size > (off_t)sizeof(buf) - 1 ? size - (off_t)sizeof(buf) + 1 : 0, SEEK_SET) >= 0)
+		n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+		n--;
+	buf[n] = '\0';
+	{
+		char *line = strrchr(buf, '\n');
+
+		line = line ? line + 1 : buf;
+		for (; *line && o + 1 < len; line++)
+			out[o++] = (*line >= 0x20 && *line < 0x7f) ? *line : '?';
+		out[o] = '\0';
+	}
+}
+
 int svm_prolog_wait_ready(const struct svm_jobenv *env, const struct svm_config *conf,
 			  const struct svm_jobdir *dir, const char *agent_sock)
 {
@@ -85,8 +120,11 @@ int svm_prolog_wait_ready(const struct svm_jobenv *env, const struct svm_config 
 		int r;
 
 		if (left <= 0) {
-			svm_error("the guest's agent was not ready within %u s (guest console: %s/console.log)",
-				  conf->boot_timeout, dir->state);
+			char last[200];
+
+			console_tail(dir, last, sizeof(last));
+			svm_error("the guest's agent was not ready within %u s (last console line: \"%s\")",
+				  conf->boot_timeout, last);
 			goto out;
 		}
 		r = poll(&p, 1, (int)(left > 60000 ? 60000 : left));
@@ -112,9 +150,12 @@ int svm_prolog_wait_ready(const struct svm_jobenv *env, const struct svm_config 
 	{
 		char st[32];
 
+		char last[200];
+
 		svm_spawn_status_str(status, st, sizeof(st));
-		svm_error("the guest's agent never became ready: the guest stopped or did not answer within %u s (relay %s; guest console: %s/console.log)",
-			  conf->boot_timeout, st, dir->state);
+		console_tail(dir, last, sizeof(last));
+		svm_error("the guest's agent never became ready: the guest stopped or did not answer within %u s (relay %s; last console line: \"%s\")",
+			  conf->boot_timeout, st, last);
 	}
 out:
 	close(pipefd[0]);

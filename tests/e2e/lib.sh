@@ -57,7 +57,8 @@ expect_match() {
 # Nodes are idle (not drained, not down) once the cluster settles.
 expect_nodes_idle() {
 	local states i
-	for i in $(seq 1 50); do
+	# a node may show "completing" or "planned" for a few seconds after a job
+	for i in $(seq 1 150); do
 		states=$(sinfo -h -N -o '%N %T' | sort -u | tr '\n' ' ')
 		[ "$states" = "n1 idle n2 idle " ] && break
 		sleep 0.2

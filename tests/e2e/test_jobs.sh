@@ -25,9 +25,10 @@ expect_rc "srun -N2 --vm-image runs" 0
 expect_eq "both tasks ran in a guest, as the user" "$OUT" "QEMU $uid
 QEMU $uid"
 
-svm_run sh -c "cd '$WORK' && srun -N1 -n1 --vm-image='$IMG' sh -c 'exit 7'"
+svm_run sh -c "cd '$WORK' && srun -N1 -n1 -c1 --vm-image='$IMG' sh -c 'grep -c ^processor /proc/cpuinfo; exit 7'"
 expect_rc "srun --vm-image returns the task's exit code" 7
 expect_match "srun reports it as for a native task" "$ERR" "task 0: Exited with exit code 7"
+expect_eq "a one-CPU job gets a one-vCPU guest (its allocation, not the node)" "$OUT" "1"
 
 # ---- salloc: the shell runs on the host, each step in the same guests
 cat > "$WORK/alloc.sh" <<'EOS'

@@ -34,10 +34,12 @@ cat > "$WORK/job.sh" <<'EOS'
 #!/bin/sh
 #SBATCH -N2
 #SBATCH --ntasks-per-node=1
+#SBATCH --exclusive
 #SBATCH -o batch.out
 echo "BATCHHOST $(cat /proc/sys/kernel/random/boot_id)"
 srun sh -c 'echo "VENDOR $(hostname) $(cat /sys/class/dmi/id/sys_vendor)"; echo "UID $(id -u)"; echo "BOOT1 $(hostname) $(cat /proc/sys/kernel/random/boot_id)"; echo "SHAPE $(hostname) numa=$(ls -d /sys/devices/system/node/node[0-9]* | wc -l) cpus=$(grep -c ^processor /proc/cpuinfo) bound=$(nproc)"; echo "CWD $(pwd)"'
 srun sh -c 'echo "BOOT2 $(hostname) $(cat /proc/sys/kernel/random/boot_id)"'
+srun -N1 -n2 --cpu-bind=cores sh -c 'echo "BIND $SLURM_LOCALID $(nproc) $(grep Cpus_allowed_list /proc/self/status | cut -f2)"'
 srun -N1 -n1 sh -c 'exit 7'
 echo "STEPRC $?"
 head -c 5000000 /dev/urandom > stdin.bin
@@ -62,11 +64,13 @@ expect_eq "two steps of a job run in the same guests (same boot ids)" "$b2" "$b1
 expect_eq "each node has its own guest" "$(printf '%s\n' "$b1" | awk '{print $2}' | sort -u | wc -l)" "2"
 ncpu=$(nproc)
 hostnuma=$(ls -d /sys/devices/system/node/node[0-9]* | wc -l)
-# The whole node is the job's here (no reserved_cpus): every host PU is a
-# vCPU, and Slurm's binding of the one task per node (one CPU) holds inside.
+# The job has the whole nodes (--exclusive, no reserved_cpus): every host
+# PU is a vCPU, and Slurm's binding of the one task per node holds inside.
 expect_eq "each guest mirrors the host (NUMA cells, CPUs) and keeps Slurm's CPU binding" \
 	"$(printf '%s\n' "$B" | grep '^SHAPE' | sort | tr '\n' ';')" \
-	"SHAPE n1 numa=$hostnuma cpus=$ncpu bound=1;SHAPE n2 numa=$hostnuma cpus=$ncpu bound=1;"
+	"SHAPE n1 numa=$hostnuma cpus=$ncpu bound=$ncpu;SHAPE n2 numa=$hostnuma cpus=$ncpu bound=$ncpu;"
+expect_eq "srun --cpu-bind=cores: each task bound to its own vCPU, as Slurm bound it" \
+	"$(printf '%s\n' "$B" | grep '^BIND' | sort | awk '{print $3 "/" $4}' | tr '\n' ' ')" "1/0 1/1 "
 expect_eq "the job's working directory is the task's cwd in the guest" \
 	"$(printf '%s\n' "$B" | grep '^CWD' | sort -u)" "CWD $WORK"
 expect_eq "a task's exit code reaches srun" "$(printf '%s\n' "$B" | sed -n 's/^STEPRC //p')" "7"

@@ -207,13 +207,22 @@ static char *case_xml(const struct xcase *x, struct svm_topology **topo)
 	};
 	char *xml;
 
+	char bridge[16], ip[32];
+
 	golden_config(&conf, x);
+	/* the job network as the prolog sets it up */
 	job.network = conf.network;
+	if (conf.network == SVM_NET_BRIDGE) {
+		assert_int_equal(svm_bridge_name(&conf, job.id, bridge, sizeof(bridge)), 0);
+		job.network_name = bridge;
+	}
+	svm_guest_ip(job.node_index, ip, sizeof(ip));
+	job.ip = ip;
 	if (x->features) {
 		job.workdir = "/home/alice/run";
 		job.n_mounts = 2;
 		job.mounts = mounts;
-		job.cmdline_extra = "slurmvm.ip=10.42.0.2/24";
+		job.cmdline_extra = "quiet";
 		job.image_format = SVM_FMT_RAW;
 		job.image = "/shared/images/app.raw";
 	}
