@@ -11,6 +11,8 @@
 #   log/mariadb.log, log/slurmdbd.log
 # The database is thrown away at down, so it trades durability for startup
 # time: no binary log, no doublewrite, no flush at commit, small buffers.
+# (So slurmdbd logs "Database settings not recommended values:
+# innodb_buffer_pool_size innodb_log_file_size" at start: expected here.)
 # The server listens on 127.0.0.1 only (slurmdbd's mysql plugin talks TCP);
 # the root account is reachable only through the private socket, as root.
 
