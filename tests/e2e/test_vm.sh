@@ -81,6 +81,26 @@ expect_eq "a file the guest writes in the shared cwd is on the host" "$(cat "$WO
 expect_eq "that file belongs to the job user on the host" "$(stat -c %U "$WORK/from-guest.txt" 2>/dev/null)" "$SVM_TEST_USER"
 [ -n "$JOB" ] && expect_job_gone "$JOB"
 
+# ---- huge pages: the guest's memory comes out of the host's pool
+HP=/sys/kernel/mm/hugepages/hugepages-2048kB
+hp_saved=$(cat "$HP/nr_hugepages")
+echo 300 > "$HP/nr_hugepages"
+hp_before=$(cat "$HP/free_hugepages")
+in_work sbatch --wait -N1 -n1 -o hp.out --vm-image="$IMG" --vm-mem=256M --vm-hugepages=2M \
+	--wrap 'echo "DURING $(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages)"; srun grep MemTotal /proc/meminfo'
+expect_rc "a job with --vm-hugepages=2M runs" 0
+H=$(cat "$WORK/hp.out" 2>/dev/null)
+expect_eq "the host pool shrinks by the guest's 256 MiB (128 pages) during the job" \
+	"$(printf '%s\n' "$H" | sed -n 's/^DURING //p')" "$((hp_before - 128))"
+for _ in $(seq 1 50); do [ "$(cat "$HP/free_hugepages")" = "$hp_before" ] && break; sleep 0.2; done
+expect_eq "the pool is whole again after the job" "$(cat "$HP/free_hugepages")" "$hp_before"
+echo 16 > "$HP/nr_hugepages"
+in_work srun -N1 -n1 --vm-image="$IMG" --vm-mem=256M --vm-hugepages=2M true
+expect_rc "a guest larger than the huge page pool fails the job" nonzero
+expect_match "... saying so" "$ERR" "slurm-vm: not enough huge pages for the guest's 256 MiB: host NUMA node 0 has 16 free 2M huge pages, the guest needs 128"
+expect_nodes_idle "a short pool leaves the nodes in service"
+echo "$hp_saved" > "$HP/nr_hugepages"
+
 # ---- a guest that does not boot fails the job, not the node
 head -c $((64 << 20)) /dev/zero > "$WORK/broken.raw"
 chown "$SVM_TEST_USER" "$WORK/broken.raw"
