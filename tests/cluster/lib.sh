@@ -22,12 +22,21 @@ SVM_LIBVIRT_URI=qemu:///system
 svm_log() { printf 'cluster: %s\n' "$*" >&2; }
 svm_die() { printf 'cluster: error: %s\n' "$*" >&2; exit 1; }
 
+# True if PID is a live process: a zombie waiting to be reaped (by a PID 1
+# that may take seconds here) no longer counts.
+svm_running() {
+	local state
+	[ -n "$1" ] && kill -0 "$1" 2>/dev/null || return 1
+	state=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null)
+	[ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+
 # True if the pid in FILE names a live process.
 svm_pid_alive() {
 	local pid
 	[ -s "$1" ] || return 1
 	pid=$(cat "$1" 2>/dev/null) || return 1
-	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+	svm_running "$pid"
 }
 
 # Stops the process whose pid is in FILE: TERM, then KILL after a grace time.
@@ -35,18 +44,29 @@ svm_stop_pidfile() {
 	local file=$1 name=$2 pid i
 	[ -s "$file" ] || return 0
 	pid=$(cat "$file")
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+	if svm_running "$pid"; then
 		kill -TERM "$pid" 2>/dev/null
 		for i in $(seq 1 100); do
-			kill -0 "$pid" 2>/dev/null || break
+			svm_running "$pid" || break
 			sleep 0.1
 		done
-		if kill -0 "$pid" 2>/dev/null; then
+		if svm_running "$pid"; then
 			svm_log "$name (pid $pid) ignored SIGTERM, killing it"
 			kill -KILL "$pid" 2>/dev/null
 		fi
 	fi
 	rm -f "$file"
+}
+
+# The libvirt domains of this cluster's jobs: named svm-JOB-NODE, with their
+# disk under this cluster's scratch dir (another cluster on the same host
+# may use the same names).
+svm_cluster_domains() {
+	local dom
+	for dom in $(virsh -c "$SVM_LIBVIRT_URI" list --all --name 2>/dev/null | grep -E '^svm-[0-9]+-n[12]$'); do
+		virsh -c "$SVM_LIBVIRT_URI" dumpxml "$dom" 2>/dev/null | grep -q "$SVM_CLUSTER_DIR/scratch/" && echo "$dom"
+	done
+	return 0
 }
 
 # Runs a command as the unprivileged test user with the cluster's client

@@ -47,7 +47,7 @@ for i in $(seq 2 "$SOAK"); do
 done
 expect_eq "$SOAK MPI_Abort jobs in a row all end promptly with a failure" "$fails" "0"
 for _ in $(seq 1 100); do
-	doms=$(virsh -c "$SVM_LIBVIRT_URI" list --all --name | grep -E '^svm-[0-9]+-n[12]$' || true)
+	doms=$(svm_cluster_domains)
 	[ -z "$doms" ] && break
 	sleep 0.2
 done

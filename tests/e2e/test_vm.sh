@@ -109,7 +109,7 @@ expect_rc "a job whose guest does not boot fails" nonzero
 expect_match "the user is told the guest did not become ready" "$ERR" "slurm-vm: .*(not ready|never became ready)"
 expect_nodes_idle "a broken image leaves both nodes idle, not drained"
 for _ in $(seq 1 100); do
-	left=$(virsh -c "$SVM_LIBVIRT_URI" list --all --name | grep -E '^svm-[0-9]+-n[12]$' || true)
+	left=$(svm_cluster_domains)
 	[ -z "$left" ] && break
 	sleep 0.2
 done
