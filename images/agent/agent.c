@@ -20,6 +20,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -35,6 +36,9 @@
 #define DRAIN_GRACE_MS 1000		/* stdio of an exited process left open */
 #define RETRY_MS 1000			/* host end closed: look again after */
 #define AUX_FD 3			/* where the child finds the aux socket */
+#define PIPE_SIZE SVM_AP_WINDOW		/* child stdio pipes: one window each */
+#define PORT_BUF 4096			/* a virtio port read returns one such buffer */
+#define CHAN_READS 8			/* channel reads per wakeup, at most */
 
 extern char **environ;
 
@@ -85,6 +89,7 @@ static struct {
 	unsigned gen;
 	struct svm_ap_reader rd;
 	struct svm_buf out;
+	unsigned rr;		/* round-robin start among processes */
 	struct proc *procs[MAX_PROCS];
 	size_t nprocs;
 	int sigpipe[2];
@@ -439,6 +444,8 @@ static void proc_start(struct proc *p)
 				send_error(p->id, SVM_AP_E_EXEC, "cannot create pipes for %s: %s", e->argv[0], strerror(errno));
 				goto fail;
 			}
+			/* One window fits: fewer wakeups of the child and the agent. */
+			fcntl(pp[0], F_SETPIPE_SZ, PIPE_SIZE);
 			fds[i] = i == 0 ? pp[0] : pp[1];
 			mine[i] = i == 0 ? pp[1] : pp[0];
 		}
@@ -556,6 +563,8 @@ static void sink_close(struct proc *p, int s)
 	close_fd(&k->fd);
 }
 
+static void sink_push(struct proc *p, int s, const uint8_t *d, size_t n);
+
 static void on_data(struct proc *p, const struct svm_ap_hdr *h, const uint8_t *pl)
 {
 	struct sink *k = &p->in[h->stream];
@@ -572,13 +581,11 @@ static void on_data(struct proc *p, const struct svm_ap_hdr *h, const uint8_t *p
 		send_credit(p->id, h->stream, h->len);
 		return;
 	}
-	if (svm_buf_append(&k->buf, pl, h->len) < 0) {
-		k->credit += h->len;
-		send_error(p->id, SVM_AP_E_LIMIT, "cannot buffer stdin data: out of memory");
-	}
+	sink_push(p, h->stream, pl, h->len);
 }
 
 static void raw_bench(int mode, uint64_t bytes);
+static ssize_t chan_readv(uint8_t *dst, size_t room);
 
 static void on_hello(const struct svm_ap_hdr *h, const uint8_t *pl)
 {
@@ -785,7 +792,8 @@ static void raw_bench(int mode, uint64_t bytes)
 			pfd.events = POLLIN;
 			if (poll(&pfd, 1, 30000) <= 0)
 				break;
-			n = read(ag.chan, buf, left < sizeof(buf) ? left : sizeof(buf));
+			/* As the agent reads the channel: same calls, same sizes. */
+			n = chan_readv(buf, left < sizeof(buf) ? left : sizeof(buf));
 			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
 				break;
 			if (n > 0)
@@ -824,40 +832,68 @@ static void chan_lost(const char *why)
 	close_fd(&ag.chan);
 }
 
+/* A virtio port read returns at most one of its page-sized buffers; the
+ * port has no read_iter, so readv() reads one buffer per segment and
+ * takes many buffers in one call. */
+static ssize_t chan_readv(uint8_t *dst, size_t room)
+{
+	struct iovec iov[SVM_AP_MAX_PAYLOAD / PORT_BUF + 2];
+	int k = 0;
+
+	if (ag.mode != MODE_PORT)
+		return read(ag.chan, dst, room);
+	while (room && k < (int)(sizeof(iov) / sizeof(iov[0]))) {
+		size_t n = room < PORT_BUF ? room : PORT_BUF;
+
+		iov[k].iov_base = dst;
+		iov[k++].iov_len = n;
+		dst += n;
+		room -= n;
+	}
+	return readv(ag.chan, iov, k);
+}
+
 static void chan_read(void)
 {
-	struct svm_ap_hdr h;
-	const uint8_t *pl;
-	const char *why;
-	size_t room;
-	uint8_t *dst;
-	ssize_t n;
+	int reads;
 
-	dst = svm_ap_reader_space(&ag.rd, &room);
-	n = read(ag.chan, dst, room);
-	if (n < 0) {
-		if (errno != EAGAIN && errno != EINTR)
-			chan_lost(strerror(errno));
-		return;
-	}
-	if (n == 0) {
-		chan_lost("end of file");
-		return;
-	}
-	svm_ap_reader_commit(&ag.rd, (size_t)n);
-	for (;;) {
-		enum svm_ap_next r = svm_ap_reader_next(&ag.rd, &h, &pl, &why);
+	/* Several reads per wakeup while much comes: fewer polls. */
+	for (reads = 0; reads < CHAN_READS && ag.chan >= 0 && !ag.hup; reads++) {
+		struct svm_ap_hdr h;
+		const uint8_t *pl;
+		const char *why;
+		size_t room;
+		uint8_t *dst;
+		ssize_t n;
 
-		if (r == SVM_AP_NEED_MORE)
-			break;
-		if (r == SVM_AP_BAD) {
-			send_error(h.id, SVM_AP_E_PROTO, "bad frame (type %u, process %u, %u bytes): %s",
-				   h.type, h.id, h.len, why);
-			continue;
+		dst = svm_ap_reader_space(&ag.rd, &room);
+		n = chan_readv(dst, room);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				chan_lost(strerror(errno));
+			return;
 		}
-		on_frame(&h, pl);
-		if (ag.chan < 0)
-			break;
+		if (n == 0) {
+			chan_lost("end of file");
+			return;
+		}
+		svm_ap_reader_commit(&ag.rd, (size_t)n);
+		for (;;) {
+			enum svm_ap_next r = svm_ap_reader_next(&ag.rd, &h, &pl, &why);
+
+			if (r == SVM_AP_NEED_MORE)
+				break;
+			if (r == SVM_AP_BAD) {
+				send_error(h.id, SVM_AP_E_PROTO, "bad frame (type %u, process %u, %u bytes): %s",
+					   h.type, h.id, h.len, why);
+				continue;
+			}
+			on_frame(&h, pl);
+			if (ag.chan < 0 || ag.hup)
+				return;
+		}
+		if (n < 16384)
+			return;		/* little came: likely nothing more yet */
 	}
 }
 
@@ -954,24 +990,65 @@ static void read_errfd(struct proc *p)
 	proc_maybe_finish(p);
 }
 
+/* Writes what the child's pipe takes of D; returns how much is done with
+ * (all of it if the child closed its end: dropped). */
+static size_t sink_put(struct sink *k, const uint8_t *d, size_t n)
+{
+	ssize_t w = write(k->fd, d, n);
+
+	if (w >= 0)
+		return (size_t)w;
+	if (errno == EAGAIN || errno == EINTR)
+		return 0;
+	close_fd(&k->fd);
+	return n;
+}
+
+static void sink_settle(struct proc *p, int s);
+
+/* Host data for the child: straight into its pipe when nothing waits
+ * before it (no copy through the agent's buffer), the rest queued within
+ * the credit granted, so bounded. */
+static void sink_push(struct proc *p, int s, const uint8_t *d, size_t n)
+{
+	struct sink *k = &p->in[s];
+
+	if (svm_buf_used(&k->buf) == 0) {
+		size_t w = sink_put(k, d, n);
+
+		k->owed += (uint32_t)w;
+		d += w;
+		n -= w;
+	}
+	if (n && k->fd < 0) {
+		k->owed += (uint32_t)n;	/* nobody reads it: dropped */
+	} else if (n && svm_buf_append(&k->buf, d, n) < 0) {
+		k->credit += (uint32_t)n;
+		send_error(p->id, SVM_AP_E_LIMIT, "cannot buffer stdin data: out of memory");
+	}
+	sink_settle(p, s);
+}
+
 static void sink_write(struct proc *p, int s)
 {
 	struct sink *k = &p->in[s];
 	size_t used = svm_buf_used(&k->buf);
-	ssize_t n;
 
-	if (used) {
-		n = write(k->fd, k->buf.data + k->buf.off, used);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				return;
-			/* The child closed its end: drop what is queued. */
-			n = (ssize_t)used;
-			close_fd(&k->fd);
-		}
-		svm_buf_consume(&k->buf, (size_t)n);
+	if (used && k->fd >= 0) {
+		size_t n = sink_put(k, k->buf.data + k->buf.off, used);
+
+		if (k->fd < 0)
+			n = used;	/* the child closed its end: drop it all */
+		svm_buf_consume(&k->buf, n);
 		k->owed += (uint32_t)n;
 	}
+	sink_settle(p, s);
+}
+
+static void sink_settle(struct proc *p, int s)
+{
+	struct sink *k = &p->in[s];
+
 	/* Give credit back in chunks, or at once when the buffer ran dry. */
 	if (k->owed >= SVM_AP_WINDOW / 4 || (k->owed && svm_buf_used(&k->buf) == 0)) {
 		k->credit += k->owed;
@@ -982,7 +1059,9 @@ static void sink_write(struct proc *p, int s)
 		sink_close(p, s);
 }
 
-static void source_read(struct proc *p, int s)
+/* Reads one DATA frame from the child; 1 if it filled the frame (the
+ * pipe may hold more), else 0. */
+static int source_read(struct proc *p, int s)
 {
 	struct source *o = &p->out[s];
 	size_t want = SVM_AP_MAX_PAYLOAD;
@@ -997,16 +1076,16 @@ static void source_read(struct proc *p, int s)
 		n = read(o->fd, junk, sizeof(junk));
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
 			close_fd(&o->fd);
-		return;
+		return 0;
 	}
 	if (want > o->credit)
 		want = (size_t)o->credit;
 	d = svm_buf_reserve(&ag.out, SVM_AP_HDR_LEN + want);
 	if (!d)
-		return;
+		return 0;
 	n = read(o->fd, d + SVM_AP_HDR_LEN, want);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
+		return 0;
 	if (n <= 0) {
 		/* EOF, or EIO from a pty whose last holder closed it. */
 		close_fd(&o->fd);
@@ -1014,12 +1093,13 @@ static void source_read(struct proc *p, int s)
 			close_fd(&p->in[SVM_AP_STDIN].fd);
 		send_frame(SVM_AP_EOF, (unsigned)s, p->id, NULL, 0);
 		proc_maybe_finish(p);
-		return;
+		return 0;
 	}
 	h.len = (uint32_t)n;
 	svm_ap_hdr_encode(&h, d);
 	svm_buf_commit(&ag.out, SVM_AP_HDR_LEN + (size_t)n);
 	o->credit -= (uint64_t)n;
+	return (size_t)n == want;
 }
 
 /* Closes stdio an exited process left to a background holder, once the
@@ -1093,8 +1173,10 @@ static void loop(void)
 			WATCH(ag.chan, POLLIN | (svm_buf_used(&ag.out) ? POLLOUT : 0), W_CHAN, NULL, 0);
 		if (ag.listen_fd >= 0 && ag.chan < 0)
 			WATCH(ag.listen_fd, POLLIN, W_LISTEN, NULL, 0);
+		/* A different process first each time: none waits behind another. */
+		ag.rr++;
 		for (i = 0; i < ag.nprocs; i++) {
-			struct proc *p = ag.procs[i];
+			struct proc *p = ag.procs[(i + ag.rr) % ag.nprocs];
 			int s;
 
 			if (p->state != P_RUNNING)
@@ -1178,21 +1260,29 @@ static void loop(void)
 			case W_SINK:
 				sink_write(p, w[i].s);
 				break;
-			case W_SOURCE:
-				source_read(p, w[i].s);
+			case W_SOURCE: {
+				/* A few frames while the pipe is full: fewer polls. */
+				int k = 0;
+
+				while (source_read(p, w[i].s) && ++k < 4 && p->gen == ag.gen &&
+				       p->out[w[i].s].credit > 0 && svm_buf_used(&ag.out) < OUT_HIGH_WATER)
+					;
 				break;
+			}
 			}
 		}
 		now = now_ms();
 		for (i = ag.nprocs; i-- > 0;)
 			if (ag.procs[i]->exited && i < ag.nprocs)
 				drain_deadline(ag.procs[i], now);
-		/* Opportunistic flush keeps latency low for small frames. */
-		if (ag.chan >= 0 && !ag.hup && svm_buf_used(&ag.out)) {
+		/* Opportunistic flush keeps latency low for small frames; a port
+		 * takes at most 32 KiB per write, so write while it takes. */
+		while (ag.chan >= 0 && !ag.hup && svm_buf_used(&ag.out)) {
 			ssize_t n = write(ag.chan, ag.out.data + ag.out.off, svm_buf_used(&ag.out));
 
-			if (n > 0)
-				svm_buf_consume(&ag.out, (size_t)n);
+			if (n <= 0)
+				break;
+			svm_buf_consume(&ag.out, (size_t)n);
 		}
 	}
 	free(pfd);
