@@ -66,6 +66,28 @@ expect_nodes_idle() {
 	expect_eq "$1" "$states" "n1 idle n2 idle "
 }
 
+# slurmctld hands finished jobs to slurmdbd on its own schedule: polls until
+# sacct shows JOB (the whole allocation, -X) in a final state, at most 60 s.
+# Sets OUT to `sacct -n -P -j JOB -o FIELDS` (all steps) once it does.
+svm_sacct_final() {
+	local job=$1 fields=$2 end=$((SECONDS + 60)) state
+	while :; do
+		state=$(svm_as_user sacct -n -X -P -j "$job" -o State 2>/dev/null)
+		case "$state" in
+		""|PENDING|RUNNING|REQUEUED|RESIZING|SUSPENDED) ;;
+		*) break ;;
+		esac
+		[ $SECONDS -ge $end ] && break
+		sleep 0.2
+	done
+	svm_run sacct -n -P -j "$job" -o "$fields"
+}
+
+# Exit code of the whole job, as `sacct -n -X -j JOB -o ExitCode` prints it.
+svm_sacct_exitcode() {
+	svm_as_user sacct -n -X -j "$1" -o ExitCode 2>/dev/null | tr -d ' '
+}
+
 # Adds this file's counts to the results file of tests/check (if any) and
 # prints the summary line.
 svm_e2e_summary() {

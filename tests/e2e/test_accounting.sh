@@ -7,28 +7,6 @@ set -u
 . "$(dirname "$0")/lib.sh"
 export SLURM_CONF=$SVM_CLUSTER_DIR/etc/slurm.conf
 
-# slurmctld hands finished jobs to slurmdbd on its own schedule: polls until
-# sacct shows JOB (the whole allocation, -X) in a final state, at most 60 s.
-# Sets OUT to `sacct -n -P -j JOB -o FIELDS` (all steps) once it does.
-svm_sacct_final() {
-	local job=$1 fields=$2 end=$((SECONDS + 60)) state
-	while :; do
-		state=$(svm_as_user sacct -n -X -P -j "$job" -o State 2>/dev/null)
-		case "$state" in
-		""|PENDING|RUNNING|REQUEUED|RESIZING|SUSPENDED) ;;
-		*) break ;;
-		esac
-		[ $SECONDS -ge $end ] && break
-		sleep 0.2
-	done
-	svm_run sacct -n -P -j "$job" -o "$fields"
-}
-
-# Exit code of the whole job, as `sacct -n -X -j JOB -o ExitCode` prints it.
-svm_sacct_exitcode() {
-	svm_as_user sacct -n -X -j "$1" -o ExitCode 2>/dev/null | tr -d ' '
-}
-
 svm_run sacctmgr -n -P show assoc where user="$SVM_TEST_USER" format=Cluster,Account,User
 expect_eq "the test user is registered with slurmdbd" "$OUT" "$SVM_CLUSTER_NAME|svm|$SVM_TEST_USER"
 

@@ -30,6 +30,19 @@ expect_rc "srun --vm-image returns the task's exit code" 7
 expect_match "srun reports it as for a native task" "$ERR" "task 0: Exited with exit code 7"
 expect_eq "a one-CPU job gets a one-vCPU guest (its allocation, not the node)" "$OUT" "1"
 
+# ---- accounting: sacct records VM jobs as it records native ones
+svm_run sh -c "cd '$WORK' && srun -N1 -n1 --vm-image='$IMG' sh -c 'echo \$SLURM_JOB_ID; exit 7'"
+job=$(printf '%s\n' "$OUT" | head -n1)
+svm_sacct_final "$job" JobID,State,ExitCode
+expect_eq "sacct: a VM job whose task exits 7 is FAILED 7:0, job and step" "$OUT" \
+	"$job|FAILED|7:0
+$job.0|FAILED|7:0"
+svm_run sh -c "cd '$WORK' && srun -N1 -n1 --vm-image='$IMG' sh -c 'echo \$SLURM_JOB_ID; kill -USR1 \$\$'"
+job=$(printf '%s\n' "$OUT" | head -n1)
+expect_match "srun says the task died of a signal, as for a native task" "$ERR" "task 0: User defined signal 1"
+svm_sacct_final "$job" JobID,State,ExitCode
+expect_match "sacct: the step of a VM task killed by SIGUSR1 shows 0:10" "$OUT" "^$job\\.0\\|[A-Z]+\\|0:10\$"
+
 # ---- salloc: the shell runs on the host, each step in the same guests
 cat > "$WORK/alloc.sh" <<'EOS'
 #!/bin/sh
@@ -61,6 +74,7 @@ expect_match "scancel of a step ends its process in the guest" "$OUT" "^AFTER go
 svm_run sh -c "cd '$WORK' && printf '%s\n' 'expect svm-guest> ' 'send cat /sys/class/dmi/id/sys_vendor; tty' 'expect /dev/pts' 'send exit 3' | PS1='svm-guest> ' '$SVM_TOP/tests/e2e/pty-drive' 400 -- srun -N1 -n1 --pty --vm-image='$IMG' /bin/sh -i"
 expect_rc "srun --pty: the shell prompt appears and the session ends" 0
 expect_match "srun --pty: the shell runs in the guest, on a terminal" "$OUT" "QEMU"
+expect_match "srun --pty: the shell's exit code is srun's" "$ERR" "pty-drive: exit status 3"
 
 # ---- the time limit
 wait "$tl_pid"
