@@ -142,19 +142,6 @@ int svm_ib_iommu_group(const char *sysfs_root, const char *bdf)
 	return (int)g;
 }
 
-/* Node names go into file contents and domain names: keep them plain. */
-static int node_ok(const char *node)
-{
-	size_t n = node ? strlen(node) : 0;
-
-	if (n == 0 || n > 64)
-		return 0;
-	for (const char *p = node; *p; p++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", *p))
-			return 0;
-	return 1;
-}
-
 /* Opens and locks RUNTIME/vf/lock, creating the directories.  Returns the
  * fd or -1 after logging. */
 static int lock_vf_dir(const char *runtime, char *dir, size_t len)
@@ -204,7 +191,7 @@ static int read_owner(const char *path, uint32_t *job, char *node, size_t len)
 	if (read_attr(path, buf, sizeof(buf)) < 0)
 		return errno == ENOENT ? 0 : -1;
 	if (sscanf(buf, "job=%lu node=%79s%n", &j, nd, &n) != 2 || (size_t)n != strlen(buf) ||
-	    j > UINT32_MAX || !node_ok(nd) || strlen(nd) >= len)
+	    j > UINT32_MAX || !svm_node_name_ok(nd) || strlen(nd) >= len)
 		return -1;
 	*job = (uint32_t)j;
 	strcpy(node, nd);
@@ -333,7 +320,7 @@ int svm_ib_select(const struct svm_topology *topo, const struct svm_config *conf
 	out->host_node = -1;
 	if (mode == SVM_IB_NONE)
 		return 0;
-	if (!node_ok(node)) {
+	if (!svm_node_name_ok(node)) {
 		svm_error("node name '%s' is not a plain host name", node ? node : "");
 		return -1;
 	}
@@ -420,7 +407,7 @@ int svm_ib_release(const struct svm_config *conf, uint32_t job, const char *node
 	int lock = -1, n = 0, ret = -1;
 	struct stat st;
 
-	if (!node_ok(node)) {
+	if (!svm_node_name_ok(node)) {
 		svm_error("node name '%s' is not a plain host name", node ? node : "");
 		return -1;
 	}

@@ -150,12 +150,41 @@ static int remove_bridge(const struct svm_config *conf, uint32_t job)
 	return 0;
 }
 
+/* Gives the VFIO group device the prolog handed to the job user back to
+ * root (libvirt rebinds a managed device to its host driver itself). */
+static int take_back_vfio(const struct svm_jobdir *dir)
+{
+	char path[PATH_MAX], buf[16], dev[64];
+	ssize_t n;
+	int fd;
+
+	if (svm_path_join(path, sizeof(path), dir->state, "vfio-group") < 0)
+		return -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	snprintf(dev, sizeof(dev), "/dev/vfio/%ld", strtol(buf, NULL, 10));
+	if ((chown(dev, 0, 0) < 0 || chmod(dev, 0600) < 0) && errno != ENOENT) {
+		svm_error("cannot take %s back from the job: %s", dev, strerror(errno));
+		return -1;
+	}
+	unlink(path);
+	return 0;
+}
+
 int svm_teardown(const struct svm_config *conf, const struct svm_jobdir *dir,
 		 int keep_state)
 {
 	int rc = 0;
 
 	if (destroy_domain(conf, dir->domain) < 0)
+		rc = -1;
+	if (take_back_vfio(dir) < 0)
 		rc = -1;
 	stop_recorded(dir->state, "relay.pid", "slurm-vm-relay");
 	if (svm_ib_release(conf, dir->job, dir->node) < 0)

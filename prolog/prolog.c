@@ -312,6 +312,50 @@ out:
 	return rc;
 }
 
+/* QEMU runs as the job user with DAC relabelling off, so the adapter's
+ * function must be bound to vfio-pci before the domain starts and its VFIO
+ * group device handed to the job user; the epilog hands it back (the group
+ * number is recorded in the state dir).  Not exercised on this project's
+ * test machine, which has no IOMMU group to give. */
+static int give_vfio(virConnectPtr conn, const struct svm_config *conf,
+		     const struct svm_jobenv *env, const struct svm_jobdir *dir,
+		     const struct svm_ib_choice *ib)
+{
+	unsigned domain, bus, slot, fn;
+	char name[64], path[64], group_str[16];
+	virNodeDevicePtr dev;
+	int group, rc;
+
+	if (ib->mode == SVM_IB_NONE)
+		return 0;
+	if (svm_pci_parse(ib->bdf, &domain, &bus, &slot, &fn) < 0) {
+		svm_error("bad PCI address %s", ib->bdf);
+		return -1;
+	}
+	snprintf(name, sizeof(name), "pci_%04x_%02x_%02x_%x", domain, bus, slot, fn);
+	dev = virNodeDeviceLookupByName(conn, name);
+	if (!dev) {
+		svm_error("libvirt does not know PCI device %s (%s)", ib->bdf, name);
+		return -1;
+	}
+	rc = virNodeDeviceDetachFlags(dev, "vfio", 0);
+	virNodeDeviceFree(dev);
+	if (rc < 0) {
+		svm_error("cannot bind PCI device %s to vfio-pci", ib->bdf);
+		return -1;
+	}
+	group = svm_ib_iommu_group(conf->sysfs_root, ib->bdf);
+	if (group < 0)
+		return -1;
+	snprintf(path, sizeof(path), "/dev/vfio/%d", group);
+	if (chown(path, env->uid, env->gid) < 0) {
+		svm_error("cannot hand %s to uid %u: %s", path, (unsigned)env->uid, strerror(errno));
+		return -1;
+	}
+	snprintf(group_str, sizeof(group_str), "%d\n", group);
+	return write_file(dir->state, "vfio-group", group_str, 0644);
+}
+
 /* Boots the guest.  Fills F on failure. */
 static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 		 const struct svm_jobdir *dir, struct failure *f)
@@ -472,6 +516,10 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 	conn = virConnectOpen(conf->libvirt_uri);
 	if (!conn) {
 		fail(f, FAULT_NODE, "cannot connect to libvirt at %s: %s", conf->libvirt_uri, last_error);
+		goto out;
+	}
+	if (give_vfio(conn, conf, env, dir, &ib) < 0) {
+		fail(f, FAULT_NODE, "cannot give the InfiniBand adapter to the guest: %s", last_error);
 		goto out;
 	}
 	dom = virDomainCreateXML(conn, xml, 0);
