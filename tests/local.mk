@@ -19,6 +19,7 @@ endif
 # Scripts run by tests/check, shipped in the tarball.
 EXTRA_DIST += tests/check tests/demo tests/install-deps tests/valgrind-wrap \
 	tests/cluster/up tests/cluster/down tests/cluster/leftovers tests/cluster/lib.sh \
+	tests/cluster/accounting.sh tests/e2e/test_accounting.sh \
 	tests/e2e/lib.sh tests/e2e/pty-drive tests/e2e/test_plugin.sh \
 	tests/e2e/test_vm.sh tests/e2e/test_jobs.sh tests/e2e/test_mpi.sh \
 	tests/image/boot-test \
