@@ -46,14 +46,15 @@ for i in $(seq 2 "$SOAK"); do
 	[ "$RC" -ne 0 ] && [ "$RC" -ne 124 ] || fails=$((fails + 1))
 done
 expect_eq "$SOAK MPI_Abort jobs in a row all end promptly with a failure" "$fails" "0"
-for _ in $(seq 1 100); do
+# the last job's epilogs may still be running: give them a moment
+for _ in $(seq 1 150); do
 	doms=$(svm_cluster_domains)
-	[ -z "$doms" ] && break
+	files=$(ls -A "$SVM_CLUSTER_DIR/vmrun" "$SVM_CLUSTER_DIR/scratch" 2>/dev/null | grep -v ':$' | grep -v '^$' || true)
+	[ -z "$doms$files" ] && break
 	sleep 0.2
 done
 expect_eq "no domain left" "$doms" ""
-expect_eq "no runtime or scratch files left" \
-	"$(ls -A "$SVM_CLUSTER_DIR/vmrun" "$SVM_CLUSTER_DIR/scratch" 2>/dev/null | grep -v ':$' | grep -v '^$' || true)" ""
+expect_eq "no runtime or scratch files left" "$files" ""
 # the cluster's guests and relays name its directory on their command line
 expect_eq "no QEMU, relay or rank of the cluster left on the host" \
 	"$(pgrep -u "$SVM_TEST_USER" -a 2>/dev/null | grep -E "qemu.*$SVM_CLUSTER_DIR|slurm-vm-relay.*$SVM_CLUSTER_DIR|mpi_(hello|abort)" || true)" ""
