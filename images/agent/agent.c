@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "agent_proto.h"
+#include "guest_setup.h"
 
 #define DEFAULT_PORT "/dev/virtio-ports/org.slurm-vm.agent.0"
 #define MAX_PROCS 4096
@@ -978,8 +979,13 @@ static void read_errfd(struct proc *p)
 			if (e.stage == STAGE_IDS)
 				send_error(p->id, SVM_AP_E_EXEC, "%s %u/%u for %s: %s", what[e.stage],
 					   p->req.uid, p->req.gid, p->req.argv[0], strerror(e.err));
-			else if (obj)
-				send_error(p->id, SVM_AP_E_EXEC, "%s %s: %s", what[e.stage], obj, strerror(e.err));
+			else if (obj) {
+				char note[SVM_GC_PATH_MAX + 256];
+
+				svm_gs_share_note(e.stage == STAGE_CHDIR ? obj : NULL, note, sizeof(note));
+				send_error(p->id, SVM_AP_E_EXEC, "%s %s: %s%s", what[e.stage], obj,
+					   strerror(e.err), note);
+			}
 			else
 				send_error(p->id, SVM_AP_E_EXEC, "%s for %s: %s", what[e.stage],
 					   p->req.argv[0], strerror(e.err));
@@ -1293,11 +1299,17 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: slurm-vm-agent [--port PATH | --listen-unix PATH | --fd N] [--verbose]\n"
+		"                      [--configure | --no-configure | --show-config]\n"
 		"Runs processes for the slurm-vm host over a virtio-serial port.\n"
 		"  --port PATH         the virtio-serial port (default " DEFAULT_PORT ")\n"
 		"  --listen-unix PATH  accept one host at a time on a unix socket (tests)\n"
 		"  --fd N              use the connected socket N; exit when it closes\n"
-		"  --verbose           log sessions and errors to stderr\n");
+		"  --verbose           log sessions and errors to stderr\n"
+		"  --configure         apply the slurmvm.* settings (SMBIOS OEM strings, kernel\n"
+		"                      command line) before answering: host name, job network\n"
+		"                      address, 9p shares (default with --port only)\n"
+		"  --no-configure      do not\n"
+		"  --show-config       print the settings found and exit\n");
 }
 
 int main(int argc, char **argv)
@@ -1307,11 +1319,14 @@ int main(int argc, char **argv)
 		{ "listen-unix", required_argument, NULL, 'l' },
 		{ "fd", required_argument, NULL, 'f' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "configure", no_argument, NULL, 'C' },
+		{ "no-configure", no_argument, NULL, 'N' },
+		{ "show-config", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
-	int c, fd;
+	int c, fd, configure = -1, show = 0;
 	size_t i;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -1331,6 +1346,9 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 'v': ag.verbose = 1; break;
+		case 'C': configure = 1; break;
+		case 'N': configure = 0; break;
+		case 'S': show = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -1344,6 +1362,18 @@ int main(int argc, char **argv)
 		;
 	if (fd > 2)
 		close(fd);
+	if (show || configure == 1 || (configure < 0 && ag.mode == MODE_PORT)) {
+		/* Before READY: a task must find its host name, network and
+		 * working directory in place (the guest config is static). */
+		static struct svm_gc gc;
+
+		svm_gs_read(&gc, SVM_GS_DMI_DIR, SVM_GS_CMDLINE);
+		if (show) {
+			svm_gs_print(&gc, stdout);
+			return 0;
+		}
+		svm_gs_apply(&gc);
+	}
 	if (pipe2(ag.sigpipe, O_CLOEXEC | O_NONBLOCK) < 0) {
 		say("cannot create the signal pipe: %s", strerror(errno));
 		return 1;

@@ -2,10 +2,25 @@
 # Static, so the guest needs nothing else;
 # it shares only the protocol code with the host side.
 pkglibexec_PROGRAMS += images/agent/slurm-vm-agent
-images_agent_slurm_vm_agent_SOURCES = images/agent/agent.c lib/agent_proto.c lib/agent_proto.h
+images_agent_slurm_vm_agent_SOURCES = images/agent/agent.c lib/agent_proto.c lib/agent_proto.h \
+	images/agent/guest_config.c images/agent/guest_config.h \
+	images/agent/guest_setup.c images/agent/guest_setup.h
 images_agent_slurm_vm_agent_CPPFLAGS = -I$(top_srcdir)/lib -I$(top_builddir)
 # Sanitizer runtimes cannot be linked statically: the agent opts out of
 # --enable-sanitizers (its protocol code is sanitized in the unit tests).
 images_agent_slurm_vm_agent_CFLAGS = $(WARN_CFLAGS)
 images_agent_slurm_vm_agent_LDFLAGS = -all-static
 EXTRA_DIST += images/agent/PROTOCOL.md
+
+# The parsers of the guest configuration (OEM strings, command line),
+# sanitized here like the rest of the unit tests.
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_agent_config
+tests_unit_test_agent_config_SOURCES = tests/unit/test_agent_config.c \
+	images/agent/guest_config.c images/agent/guest_config.h
+tests_unit_test_agent_config_CPPFLAGS = -I$(top_srcdir)/images/agent -I$(top_builddir)
+tests_unit_test_agent_config_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_agent_config_LDADD = $(CMOCKA_LIBS)
+TESTS += tests/unit/test_agent_config
+endif
+EXTRA_DIST += tests/fuzz/fuzz_agent_config.c tests/agent/config-test
