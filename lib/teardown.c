@@ -40,12 +40,22 @@ int svm_rmtree(const char *path)
 	return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) == 0 ? 0 : -1;
 }
 
+/* libvirt's own errors go to our log; "no such domain" is the normal case
+ * of an epilog run again and not worth a line. */
+static void libvirt_error(void *arg, virErrorPtr err)
+{
+	(void)arg;
+	if (err && err->code != VIR_ERR_NO_DOMAIN && err->message)
+		svm_error("libvirt: %s", err->message);
+}
+
 static int destroy_domain(const struct svm_config *conf, const char *name)
 {
 	virConnectPtr conn;
 	virDomainPtr dom;
 	int rc = 0;
 
+	virSetErrorFunc(NULL, libvirt_error);
 	conn = virConnectOpen(conf->libvirt_uri);
 	if (!conn) {
 		svm_error("cannot connect to libvirt at %s", conf->libvirt_uri);
@@ -150,6 +160,22 @@ static int remove_bridge(const struct svm_config *conf, uint32_t job)
 	return 0;
 }
 
+/* The prolog marks the moment it asks libvirt for the domain: before that
+ * there is nothing to destroy, and an unreachable libvirtd (the reason the
+ * prolog failed) must not fail the epilog too.  Without a state dir we
+ * cannot tell, and look. */
+static int domain_may_exist(const struct svm_jobdir *dir)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (lstat(dir->state, &st) < 0)
+		return 1;
+	if (svm_path_join(path, sizeof(path), dir->state, "domain.started") < 0)
+		return 1;
+	return lstat(path, &st) == 0;
+}
+
 /* Gives the VFIO group device the prolog handed to the job user back to
  * root (libvirt rebinds a managed device to its host driver itself). */
 static int take_back_vfio(const struct svm_jobdir *dir)
@@ -182,7 +208,7 @@ int svm_teardown(const struct svm_config *conf, const struct svm_jobdir *dir,
 {
 	int rc = 0;
 
-	if (destroy_domain(conf, dir->domain) < 0)
+	if (domain_may_exist(dir) && destroy_domain(conf, dir->domain) < 0)
 		rc = -1;
 	if (take_back_vfio(dir) < 0)
 		rc = -1;

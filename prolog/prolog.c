@@ -522,6 +522,11 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 		fail(f, FAULT_NODE, "cannot give the InfiniBand adapter to the guest: %s", last_error);
 		goto out;
 	}
+	/* from here on the epilog must look for a domain to destroy */
+	if (write_file(dir->state, "domain.started", dir->domain, 0644) < 0) {
+		fail(f, FAULT_NODE, "cannot write to %s: %s", dir->state, last_error);
+		goto out;
+	}
 	dom = virDomainCreateXML(conn, xml, 0);
 	if (!dom) {
 		fail(f, FAULT_NODE, "cannot start the guest: %s", last_error);

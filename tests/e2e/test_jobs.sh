@@ -25,6 +25,11 @@ expect_rc "srun -N2 --vm-image runs" 0
 expect_eq "both tasks ran in a guest, as the user" "$OUT" "QEMU $uid
 QEMU $uid"
 
+# a program that exists only in the image, not on the host
+svm_run sh -c "cd '$WORK' && srun -N1 -n1 --vm-image='$IMG' /usr/sbin/slurm-vm-agent --help"
+expect_eq "srun runs a program that exists only in the guest image" \
+	"$([ ! -e /usr/sbin/slurm-vm-agent ] && printf '%s\n' "$OUT$ERR" | grep -c 'Usage: slurm-vm-agent')" "1"
+
 svm_run sh -c "cd '$WORK' && srun -N1 -n1 -c1 --vm-image='$IMG' sh -c 'grep -c ^processor /proc/cpuinfo; exit 7'"
 expect_rc "srun --vm-image returns the task's exit code" 7
 expect_match "srun reports it as for a native task" "$ERR" "task 0: Exited with exit code 7"

@@ -115,6 +115,27 @@ for _ in $(seq 1 100); do
 done
 expect_eq "no domain is left after the failed boot" "$left" ""
 
+# ---- the epilog is idempotent: run again for a finished job, it finds
+# nothing to do and says so by succeeding
+for n in n1 n2; do
+	env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin SLURM_CONF="$SLURM_CONF" SLURM_JOB_ID="$JOB" \
+		SLURM_JOB_UID="$(id -u "$SVM_TEST_USER")" SLURM_JOB_GID="$(id -g "$SVM_TEST_USER")" \
+		SLURMD_NODENAME=$n SPANK_VM_IMAGE="$IMG" "$SVM_BUILD_DIR/epilog/slurm-vm-epilog"
+	expect_eq "the epilog run again for job $JOB on $n succeeds" "$?" "0"
+done
+
+# ---- a node fault (libvirtd unreachable) drains the node, naming the cause
+cp "$SVM_CLUSTER_DIR/etc/vm.conf" "$WORK/vm.conf.saved"
+echo "libvirt_uri = qemu+unix:///system?socket=/nonexistent/libvirt-sock" >> "$SVM_CLUSTER_DIR/etc/vm.conf"
+in_work srun -N1 -n1 -w n1 --vm-image="$IMG" true
+expect_rc "a job on a node whose libvirtd is unreachable fails" nonzero
+expect_match "... telling the user why" "$ERR" "slurm-vm: cannot connect to libvirt"
+reason=$(sinfo -h -n n1 -o '%T %E')
+expect_match "the node is drained with a reason that names the cause" "$reason" "^drain.* slurm-vm: cannot connect to libvirt"
+cp "$WORK/vm.conf.saved" "$SVM_CLUSTER_DIR/etc/vm.conf"
+scontrol update nodename=n1 state=resume
+expect_nodes_idle "the node returns to service once resumed"
+
 # ---- the cluster still runs plain jobs natively right after
 svm_run srun -N2 cat /proc/sys/kernel/random/boot_id
 expect_rc "a job without --vm-image runs right after" 0
