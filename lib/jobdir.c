@@ -84,22 +84,31 @@ out:
 	return rc;
 }
 
-int svm_outcome_read(const struct svm_jobdir *dir, char *msg, size_t len)
+ssize_t svm_state_read(const char *dir, const char *name, char *buf, size_t len)
 {
-	char path[PATH_MAX], buf[1200];
+	char path[PATH_MAX];
 	ssize_t n;
 	int fd;
 
-	if (svm_path_join(path, sizeof(path), dir->state, "outcome") < 0)
+	if (len == 0 || svm_path_join(path, sizeof(path), dir, name) < 0)
 		return -1;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
+	n = read(fd, buf, len - 1);
 	close(fd);
 	if (n <= 0)
 		return -1;
 	buf[n] = '\0';
+	return n;
+}
+
+int svm_outcome_read(const struct svm_jobdir *dir, char *msg, size_t len)
+{
+	char buf[1200];
+
+	if (svm_state_read(dir->state, "outcome", buf, sizeof(buf)) < 0)
+		return -1;
 	buf[strcspn(buf, "\n")] = '\0';
 	if (!strcmp(buf, "ok"))
 		return 1;

@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "vmconf.h"
 
@@ -37,6 +38,11 @@ int svm_jobdir_init(struct svm_jobdir *dir, const struct svm_config *conf,
 
 /* Joins DIR and NAME into BUF; -1 if it does not fit. */
 int svm_path_join(char *buf, size_t len, const char *dir, const char *name);
+
+/* Reads the small file DIR/NAME (not through a symbolic link) into BUF,
+ * NUL-terminated.  Returns the bytes read, or -1 when it is missing or
+ * empty. */
+ssize_t svm_state_read(const char *dir, const char *name, char *buf, size_t len);
 
 /* The outcome the prolog leaves for the plugin: MSG NULL means success. */
 int svm_outcome_write(const struct svm_jobdir *dir, const char *msg);

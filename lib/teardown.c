@@ -88,18 +88,11 @@ static int stop_recorded(const char *state, const char *name, const char *exe_na
 	char path[PATH_MAX], buf[32], exe[PATH_MAX], link[64];
 	ssize_t n;
 	long pid;
-	int fd;
 
 	if (svm_path_join(path, sizeof(path), state, name) < 0)
 		return -1;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
+	if (svm_state_read(state, name, buf, sizeof(buf)) < 0)
 		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
 	pid = strtol(buf, NULL, 10);
 	if (pid <= 1)
 		return 0;
@@ -181,19 +174,11 @@ static int domain_may_exist(const struct svm_jobdir *dir)
 static int take_back_vfio(const struct svm_jobdir *dir)
 {
 	char path[PATH_MAX], buf[16], dev[64];
-	ssize_t n;
-	int fd;
 
 	if (svm_path_join(path, sizeof(path), dir->state, "vfio-group") < 0)
 		return -1;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
+	if (svm_state_read(dir->state, "vfio-group", buf, sizeof(buf)) < 0)
 		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
 	snprintf(dev, sizeof(dev), "/dev/vfio/%ld", strtol(buf, NULL, 10));
 	if ((chown(dev, 0, 0) < 0 || chmod(dev, 0600) < 0) && errno != ENOENT) {
 		svm_error("cannot take %s back from the job: %s", dev, strerror(errno));

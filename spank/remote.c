@@ -34,20 +34,10 @@ static int step_runs_on_host(uint32_t stepid)
 /* The prolog's list of the host PU under each vCPU ("0,1,2,3"). */
 static int read_cpumap(const struct svm_jobdir *dir, char *buf, size_t len)
 {
-	char path[PATH_MAX];
-	ssize_t n;
-	int fd;
+	ssize_t n = svm_state_read(dir->state, "cpumap", buf, len);
 
-	if (svm_path_join(path, sizeof(path), dir->state, "cpumap") < 0)
+	if (n < 0)
 		return -1;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
 	return strspn(buf, "0123456789,") == (size_t)n ? 0 : -1;
 }
 
