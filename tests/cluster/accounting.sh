@@ -58,7 +58,7 @@ svm_acct_wait() {
 	shift 2
 	while [ $SECONDS -lt $end ]; do
 		"$@" >/dev/null 2>&1 && return 0
-		svm_acct_running "$pid" || return 1
+		svm_running "$pid" || return 1
 		sleep 0.1
 	done
 	return 1
@@ -68,14 +68,6 @@ svm_acct_wait() {
 # process that holds the port).  svm_acct_listening PORT PIDFILE
 svm_acct_listening() {
 	ss -Hltnp "sport = :$1" 2>/dev/null | grep -q "pid=$(cat "$2"),"
-}
-
-# True while PID names a process that has not exited yet (a zombie has:
-# the daemons outlive up, so whoever reaps them may take seconds to do it).
-svm_acct_running() {
-	local st
-	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
-	[ -n "$st" ] && [ "${st%% *}" != Z ]
 }
 
 # Makes a fresh datadir and starts mariadbd on it; creates the accounting
@@ -193,31 +185,11 @@ svm_acct_start() {
 	svm_log "accounting: slurmdbd on 127.0.0.1:$SVM_DBD_PORT, MariaDB on 127.0.0.1:$SVM_DB_PORT"
 }
 
-# Stops the daemon whose pid is in FILE: TERM, KILL after 10 s; like
-# svm_stop_pidfile, but done as soon as the daemon has exited.
-svm_acct_stop_pidfile() {
-	local file=$1 name=$2 pid i
-	[ -s "$file" ] || return 0
-	pid=$(cat "$file")
-	if [ -n "$pid" ] && svm_acct_running "$pid"; then
-		kill -TERM "$pid" 2>/dev/null
-		for i in $(seq 1 100); do
-			svm_acct_running "$pid" || break
-			sleep 0.1
-		done
-		if svm_acct_running "$pid"; then
-			svm_log "$name (pid $pid) ignored SIGTERM, killing it"
-			kill -KILL "$pid" 2>/dev/null
-		fi
-	fi
-	rm -f "$file"
-}
-
 # For down, after slurmctld stopped (it hands its last records to slurmdbd)
 # and before munged stops (slurmdbd authenticates through it).
 svm_acct_stop() {
-	svm_acct_stop_pidfile "$SVM_CLUSTER_DIR/run/slurmdbd.pid" slurmdbd
-	svm_acct_stop_pidfile "$SVM_CLUSTER_DIR/run/mariadb.pid" mariadbd
+	svm_stop_pidfile "$SVM_CLUSTER_DIR/run/slurmdbd.pid" slurmdbd
+	svm_stop_pidfile "$SVM_CLUSTER_DIR/run/mariadb.pid" mariadbd
 }
 
 # For leftovers: prints what still listens on the accounting ports (slurmdbd
