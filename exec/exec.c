@@ -618,6 +618,10 @@ int main(int argc, char **argv)
 	};
 	static const int fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
 				   SIGCONT, SIGTSTP, SIGALRM, SIGWINCH };
+	/* The limits Slurm's PropagateResourceLimits=ALL covers. */
+	static const int propagated[] = { RLIMIT_CPU, RLIMIT_FSIZE, RLIMIT_DATA, RLIMIT_STACK,
+					  RLIMIT_CORE, RLIMIT_RSS, RLIMIT_NPROC, RLIMIT_NOFILE,
+					  RLIMIT_MEMLOCK, RLIMIT_AS };
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct svm_ap_exec e;
 	const char *bench = NULL, *groups = NULL, *cpus = NULL;
@@ -700,6 +704,18 @@ int main(int argc, char **argv)
 		if (!getcwd(cwd, sizeof(cwd)))
 			die("cannot get the current directory: %s", strerror(errno));
 		e.cwd = cwd;
+	}
+	/* The process gets our resource limits: for a Slurm task they are the
+	 * ones Slurm propagated from srun (PropagateResourceLimits). */
+	for (i = 0; i < sizeof(propagated) / sizeof(propagated[0]); i++) {
+		struct rlimit rl;
+		int r = propagated[i];
+
+		if (getrlimit(r, &rl) < 0)
+			continue;
+		e.rlimit_set |= 1u << r;
+		e.rlimit_cur[r] = rl.rlim_cur == RLIM_INFINITY ? SVM_AP_RLIM_INFINITY : rl.rlim_cur;
+		e.rlimit_max[r] = rl.rlim_max == RLIM_INFINITY ? SVM_AP_RLIM_INFINITY : rl.rlim_max;
 	}
 	e.argv = argv + optind;
 	e.argc = (size_t)(argc - optind);

@@ -772,6 +772,26 @@ int svm_ap_exec_add(struct svm_ap_exec *e, const uint8_t *p, size_t n, const cha
 				return -1;
 			}
 			break;
+		case SVM_AP_T_RLIMIT: {
+			uint32_t r;
+			uint64_t cur, max;
+
+			if (len != 20) {
+				*why = "resource limit record is not 20 bytes";
+				return -1;
+			}
+			r = get32(v);
+			cur = get64(v + 4);
+			max = get64(v + 12);
+			if (r >= SVM_AP_NRLIMITS || (e->rlimit_set & (1u << r)) || cur > max) {
+				*why = "resource limit unknown, repeated, or soft above hard";
+				return -1;
+			}
+			e->rlimit_set |= 1u << r;
+			e->rlimit_cur[r] = cur;
+			e->rlimit_max[r] = max;
+			break;
+		}
 		default:
 			*why = "unknown EXEC record";
 			return -1;
@@ -885,6 +905,17 @@ int svm_ap_exec_encode(struct svm_buf *b, uint32_t id, const struct svm_ap_exec 
 	}
 	if (e->auxenv && enc_rec(x, SVM_AP_T_AUXENV, e->auxenv, strlen(e->auxenv)) < 0)
 		goto out;
+	for (i = 0; i < SVM_AP_NRLIMITS; i++) {
+		uint8_t rl[20];
+
+		if (!(e->rlimit_set & (1u << i)))
+			continue;
+		put32(rl, (uint32_t)i);
+		put64(rl + 4, e->rlimit_cur[i]);
+		put64(rl + 12, e->rlimit_max[i]);
+		if (enc_rec(x, SVM_AP_T_RLIMIT, rl, sizeof(rl)) < 0)
+			goto out;
+	}
 	if (enc_u32v(x, SVM_AP_T_GROUPS, e->groups, e->ngroups) < 0 ||
 	    enc_u32v(x, SVM_AP_T_CPUS, e->cpus, e->ncpus) < 0)
 		goto out;

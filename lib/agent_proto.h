@@ -62,12 +62,15 @@ enum svm_ap_tag {
 	SVM_AP_T_FLAGS = 8,	/* u32, SVM_AP_F_* */
 	SVM_AP_T_WINSIZE = 9,	/* u16 rows, u16 cols (with SVM_AP_F_PTY) */
 	SVM_AP_T_AUXENV = 10,	/* name of the variable that gets the aux fd */
+	SVM_AP_T_RLIMIT = 11,	/* u32 resource, u64 soft, u64 hard; may repeat */
 };
 
 #define SVM_AP_F_PTY 0x1u	/* run on a new pty; stdout carries it */
 #define SVM_AP_F_ROOT 0x2u	/* uid 0 is wanted, explicitly */
 #define SVM_AP_F_AUX 0x4u	/* give the child a socket relayed as AUX */
 #define SVM_AP_F_ALL (SVM_AP_F_PTY | SVM_AP_F_ROOT | SVM_AP_F_AUX)
+#define SVM_AP_NRLIMITS 16		/* RLIMIT_* numbers 0..15 */
+#define SVM_AP_RLIM_INFINITY UINT64_MAX
 
 /* ERROR codes: what kind of failure; the text says the rest. */
 enum svm_ap_err {
@@ -221,6 +224,11 @@ struct svm_ap_exec {
 	uint32_t flags;
 	uint16_t rows, cols;
 	char *auxenv;
+	/* Resource limits for the process (Linux RLIMIT_* numbers below
+	 * SVM_AP_NRLIMITS; bit R of rlimit_set says limit R was given;
+	 * SVM_AP_RLIM_INFINITY is unlimited). */
+	uint32_t rlimit_set;
+	uint64_t rlimit_cur[16], rlimit_max[16];
 	size_t bytes;		/* EXEC payload bytes taken so far */
 	size_t argv_cap, envp_cap;	/* decoder bookkeeping */
 };

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -356,6 +357,16 @@ static void child_run(struct proc *p, int fds[3], int aux, int errw, char **envp
 	if (aux >= 0) {
 		if (aux == AUX_FD ? fcntl(aux, F_SETFD, 0) < 0 : dup2(aux, AUX_FD) < 0)
 			child_fail(errw, STAGE_PTY, 126);
+	}
+	/* The host task's limits (Slurm propagated the user's to it), set
+	 * while still root so a hard limit may go up (memlock for RDMA).
+	 * One the guest cannot take (nofile above fs.nr_open) stays as the
+	 * guest has it. */
+	for (i = 0; i < SVM_AP_NRLIMITS; i++) {
+		struct rlimit rl = { .rlim_cur = e->rlimit_cur[i], .rlim_max = e->rlimit_max[i] };
+
+		if (e->rlimit_set & (1u << i))
+			(void)setrlimit(i, &rl);
 	}
 	if (geteuid() == 0) {
 		gid_t *g = (gid_t *)e->groups;	/* u32 and gid_t agree on Linux */

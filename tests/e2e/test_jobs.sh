@@ -30,10 +30,13 @@ svm_run sh -c "cd '$WORK' && srun -N1 -n1 --vm-image='$IMG' /usr/sbin/slurm-vm-a
 expect_eq "srun runs a program that exists only in the guest image" \
 	"$([ ! -e /usr/sbin/slurm-vm-agent ] && printf '%s\n' "$OUT$ERR" | grep -c 'Usage: slurm-vm-agent')" "1"
 
-svm_run sh -c "cd '$WORK' && srun -N1 -n1 -c1 --vm-image='$IMG' sh -c 'grep -c ^processor /proc/cpuinfo; exit 7'"
+# (with soft limits of the user's shell, which Slurm propagates to the task)
+svm_run sh -c "cd '$WORK' && ulimit -S -n 777 && ulimit -S -l 4000 && srun -N1 -n1 -c1 --vm-image='$IMG' sh -c 'grep -c ^processor /proc/cpuinfo; echo nofile \$(ulimit -n) memlock \$(ulimit -l); exit 7'"
 expect_rc "srun --vm-image returns the task's exit code" 7
 expect_match "srun reports it as for a native task" "$ERR" "task 0: Exited with exit code 7"
-expect_eq "a one-CPU job gets a one-vCPU guest (its allocation, not the node)" "$OUT" "1"
+expect_eq "a one-CPU job gets a one-vCPU guest (its allocation, not the node)" "$(printf '%s\n' "$OUT" | head -n 1)" "1"
+expect_eq "the task in the guest has the resource limits srun propagated" \
+	"$(printf '%s\n' "$OUT" | sed -n 2p)" "nofile 777 memlock 4000"
 
 # ---- accounting: sacct records VM jobs as it records native ones
 svm_run sh -c "cd '$WORK' && srun -N1 -n1 --vm-image='$IMG' sh -c 'echo \$SLURM_JOB_ID; exit 7'"

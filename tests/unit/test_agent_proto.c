@@ -392,6 +392,10 @@ static void test_exec_roundtrip(void **state)
 	e.rows = 24;
 	e.cols = 80;
 	e.auxenv = "PMI_FD";
+	e.rlimit_set = 1u << 8 | 1u << 7;
+	e.rlimit_cur[8] = e.rlimit_max[8] = SVM_AP_RLIM_INFINITY;
+	e.rlimit_cur[7] = 1024;
+	e.rlimit_max[7] = 524288;
 	assert_int_equal(svm_ap_exec_encode(&b, 42, &e), 0);
 
 	svm_ap_exec_init(&d);
@@ -438,6 +442,9 @@ static void test_exec_roundtrip(void **state)
 	assert_int_equal(d.rows, 24);
 	assert_int_equal(d.cols, 80);
 	assert_string_equal(d.auxenv, "PMI_FD");
+	assert_int_equal(d.rlimit_set, 1u << 8 | 1u << 7);
+	assert_true(d.rlimit_cur[8] == SVM_AP_RLIM_INFINITY && d.rlimit_max[8] == SVM_AP_RLIM_INFINITY);
+	assert_true(d.rlimit_cur[7] == 1024 && d.rlimit_max[7] == 524288);
 	svm_ap_exec_free(&d);
 	svm_ap_exec_free(NULL);
 	for (i = 0; i < 100; i++)
@@ -510,6 +517,25 @@ static void test_exec_bounds(void **state)
 	assert_int_equal(add1(SVM_AP_T_AUXENV, "PMI-FD", 6), -1);
 	assert_int_equal(add1(SVM_AP_T_AUXENV, "PMI_FD", 6), 0);
 	assert_int_equal(add1(99, u, 4), -1);				/* unknown tag */
+	{
+		/* resource limits: u32 resource, u64 soft, u64 hard */
+		uint8_t rl[20] = { 8 };
+
+		memset(rl + 4, 0xff, 16);
+		assert_int_equal(add1(SVM_AP_T_RLIMIT, rl, 20), 0);	/* memlock unlimited */
+		assert_int_equal(add1(SVM_AP_T_RLIMIT, rl, 19), -1);	/* short */
+		rl[0] = SVM_AP_NRLIMITS;
+		assert_int_equal(add1(SVM_AP_T_RLIMIT, rl, 20), -1);	/* unknown resource */
+		rl[0] = 7;
+		rl[12] = 0;						/* hard below soft */
+		assert_int_equal(add1(SVM_AP_T_RLIMIT, rl, 20), -1);
+		svm_ap_exec_init(&e);
+		rl[12] = 0xff;
+		n = rec(p, SVM_AP_T_RLIMIT, rl, 20);
+		n += rec(p + n, SVM_AP_T_RLIMIT, rl, 20);
+		assert_int_equal(svm_ap_exec_add(&e, p, n, &why), -1);	/* repeated */
+		svm_ap_exec_free(&e);
+	}
 
 	/* repeated uid, truncated records */
 	svm_ap_exec_init(&e);
