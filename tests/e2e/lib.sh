@@ -2,6 +2,9 @@
 # A test file sources this, runs its checks, and ends with svm_e2e_summary.
 . "$(dirname "${BASH_SOURCE[0]}")/../cluster/lib.sh"
 
+export SLURM_CONF=$SVM_CLUSTER_DIR/etc/slurm.conf
+IMG=$SVM_IMAGE_DIR/test.qcow2
+
 SVM_PASSED=0
 SVM_FAILED=0
 SVM_E2E_RESULTS=${SVM_E2E_RESULTS:-}
@@ -13,6 +16,15 @@ svm_fail() {
 	shift
 	[ $# -gt 0 ] && printf '     %s\n' "$@"
 	return 0
+}
+
+# svm_e2e_workdir NAME: sets WORK to a fresh directory NAME in the test
+# user's home, made by the user (jobs run there), and changes into it.
+svm_e2e_workdir() {
+	WORK=$(getent passwd "$SVM_TEST_USER" | cut -d: -f6)/$1
+	rm -rf "$WORK"
+	svm_as_user mkdir -p "$WORK"
+	cd "$WORK" || exit 1
 }
 
 # Runs "$@" as the test user; sets OUT, ERR and RC for the assertions.

@@ -5,7 +5,6 @@
 # against these.  Needs a running cluster (tests/cluster/up).
 set -u
 . "$(dirname "$0")/lib.sh"
-export SLURM_CONF=$SVM_CLUSTER_DIR/etc/slurm.conf
 
 svm_run sacctmgr -n -P show assoc where user="$SVM_TEST_USER" format=Cluster,Account,User
 expect_eq "the test user is registered with slurmdbd" "$OUT" "$SVM_CLUSTER_NAME|svm|$SVM_TEST_USER"

@@ -4,13 +4,7 @@
 # the local cluster, with the test image.
 set -u
 . "$(dirname "$0")/lib.sh"
-export SLURM_CONF=$SVM_CLUSTER_DIR/etc/slurm.conf
-IMG=$SVM_IMAGE_DIR/test.qcow2
-HOME_DIR=$(getent passwd "$SVM_TEST_USER" | cut -d: -f6)
-WORK=$HOME_DIR/e2e-jobs
-rm -rf "$WORK"
-svm_as_user mkdir -p "$WORK"
-cd "$WORK" || exit 1
+svm_e2e_workdir e2e-jobs
 uid=$(id -u "$SVM_TEST_USER")
 
 # A time limit takes a minute to hit: start that job first, on one CPU of

@@ -6,14 +6,8 @@
 # SVM_MPI_SOAK (default 20): how many MPI_Abort jobs run back to back.
 set -u
 . "$(dirname "$0")/lib.sh"
-export SLURM_CONF=$SVM_CLUSTER_DIR/etc/slurm.conf
-IMG=$SVM_IMAGE_DIR/test.qcow2
-HOME_DIR=$(getent passwd "$SVM_TEST_USER" | cut -d: -f6)
-WORK=$HOME_DIR/e2e-mpi
 SOAK=${SVM_MPI_SOAK:-20}
-rm -rf "$WORK"
-svm_as_user mkdir -p "$WORK"
-cd "$WORK" || exit 1
+svm_e2e_workdir e2e-mpi
 for p in mpi_hello mpi_abort; do
 	svm_as_user mpicc -O2 -o "$WORK/$p" "$SVM_TOP/tests/mpi/$p.c" || svm_fail "mpicc $p.c"
 done

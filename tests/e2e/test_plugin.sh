@@ -4,7 +4,6 @@
 # Needs a running cluster (tests/cluster/up).
 set -u
 . "$(dirname "$0")/lib.sh"
-export SLURM_CONF=$SVM_CLUSTER_DIR/etc/slurm.conf
 
 svm_run srun --help
 expect_match "srun --help lists --vm-image" "$OUT" '^ +--vm-image=FILE'

@@ -4,13 +4,7 @@
 # and nothing is left behind.  Needs tests/cluster/up and the test image.
 set -u
 . "$(dirname "$0")/lib.sh"
-export SLURM_CONF=$SVM_CLUSTER_DIR/etc/slurm.conf
-IMG=$SVM_IMAGE_DIR/test.qcow2
-HOME_DIR=$(getent passwd "$SVM_TEST_USER" | cut -d: -f6)
-WORK=$HOME_DIR/e2e-vm
-rm -rf "$WORK"
-svm_as_user mkdir -p "$WORK"
-cd "$WORK" || exit 1
+svm_e2e_workdir e2e-vm
 
 # Runs a command as the user in the work dir (the job's working directory,
 # which the guests see at the same path).
