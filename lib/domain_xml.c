@@ -11,6 +11,7 @@
 
 #include "cpulist.h"
 #include "domain_xml.h"
+#include "mounts.h"
 #include "jobdir.h"
 #include "image.h"
 #include "log.h"
@@ -118,16 +119,6 @@ static int path_ok(const char *what, const char *path, int for_guest)
 	return 1;
 }
 
-/* True when PATH is DIR or below it. */
-static int path_under(const char *path, const char *dir)
-{
-	size_t n = strlen(dir);
-
-	if (n == 1)
-		return 1;
-	return !strncmp(path, dir, n) && (path[n] == '\0' || path[n] == '/');
-}
-
 static int collect_shares(const struct svm_config *conf, const struct svm_job *job,
 			  struct share *sh)
 {
@@ -144,7 +135,7 @@ static int collect_shares(const struct svm_config *conf, const struct svm_job *j
 		if (!path_ok("working directory", job->workdir, 1))
 			return -1;
 		for (int i = 0; i < n; i++)
-			covered |= path_under(job->workdir, sh[i].src);
+			covered |= svm_path_under(job->workdir, sh[i].src);
 		if (!covered)
 			sh[n++] = (struct share){ job->workdir, job->workdir, 0 };
 	}

@@ -40,13 +40,16 @@ int svm_rmtree(const char *path)
 	return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) == 0 ? 0 : -1;
 }
 
-/* libvirt's own errors go to our log; "no such domain" is the normal case
- * of an epilog run again and not worth a line. */
 static void libvirt_error(void *arg, virErrorPtr err)
 {
 	(void)arg;
 	if (err && err->code != VIR_ERR_NO_DOMAIN && err->message)
 		svm_error("libvirt: %s", err->message);
+}
+
+void svm_libvirt_errors_to_log(void)
+{
+	virSetErrorFunc(NULL, libvirt_error);
 }
 
 static int destroy_domain(const struct svm_config *conf, const char *name)
@@ -55,7 +58,7 @@ static int destroy_domain(const struct svm_config *conf, const char *name)
 	virDomainPtr dom;
 	int rc = 0;
 
-	virSetErrorFunc(NULL, libvirt_error);
+	svm_libvirt_errors_to_log();
 	conn = virConnectOpen(conf->libvirt_uri);
 	if (!conn) {
 		svm_error("cannot connect to libvirt at %s", conf->libvirt_uri);

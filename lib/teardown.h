@@ -20,5 +20,8 @@ int svm_teardown(const struct svm_config *conf, const struct svm_jobdir *dir,
  * A missing PATH is not an error. */
 int svm_rmtree(const char *path);
 
+/* Sends libvirt's own error messages to our log, one line each ("no such
+ * domain", the normal case of a teardown run again, is left out). */
+void svm_libvirt_errors_to_log(void);
 
 #endif

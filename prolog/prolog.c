@@ -90,13 +90,6 @@ static void phase_done(const char *phase, double *t0)
 	*t0 = t;
 }
 
-static void libvirt_error(void *arg, virErrorPtr err)
-{
-	(void)arg;
-	if (err && err->message)
-		svm_error("libvirt: %s", err->message);
-}
-
 /* Creates DIR (mode MODE) owned by UID:GID, or fixes an existing one made by
  * an earlier, interrupted prolog of the same job. */
 static int make_dir(const char *dir, mode_t mode, uid_t uid, gid_t gid)
@@ -347,13 +340,17 @@ static int give_vfio(virConnectPtr conn, const struct svm_config *conf,
 	group = svm_ib_iommu_group(conf->sysfs_root, ib->bdf);
 	if (group < 0)
 		return -1;
+	/* Recorded before the handover, so the epilog takes the group back
+	 * even if the prolog dies right after the chown. */
+	snprintf(group_str, sizeof(group_str), "%d\n", group);
+	if (write_file(dir->state, "vfio-group", group_str, 0644) < 0)
+		return -1;
 	snprintf(path, sizeof(path), "/dev/vfio/%d", group);
 	if (chown(path, env->uid, env->gid) < 0) {
 		svm_error("cannot hand %s to uid %u: %s", path, (unsigned)env->uid, strerror(errno));
 		return -1;
 	}
-	snprintf(group_str, sizeof(group_str), "%d\n", group);
-	return write_file(dir->state, "vfio-group", group_str, 0644);
+	return 0;
 }
 
 /* Boots the guest.  Fills F on failure. */
@@ -512,7 +509,7 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 		fail(f, FAULT_NODE, "cannot create the job network: %s", last_error);
 		goto out;
 	}
-	virSetErrorFunc(NULL, libvirt_error);
+	svm_libvirt_errors_to_log();
 	conn = virConnectOpen(conf->libvirt_uri);
 	if (!conn) {
 		fail(f, FAULT_NODE, "cannot connect to libvirt at %s: %s", conf->libvirt_uri, last_error);
