@@ -228,7 +228,7 @@ struct svm_ap_exec {
 	 * SVM_AP_NRLIMITS; bit R of rlimit_set says limit R was given;
 	 * SVM_AP_RLIM_INFINITY is unlimited). */
 	uint32_t rlimit_set;
-	uint64_t rlimit_cur[16], rlimit_max[16];
+	uint64_t rlimit_cur[SVM_AP_NRLIMITS], rlimit_max[SVM_AP_NRLIMITS];
 	size_t bytes;		/* EXEC payload bytes taken so far */
 	size_t argv_cap, envp_cap;	/* decoder bookkeeping */
 };

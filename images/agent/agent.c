@@ -1393,9 +1393,9 @@ int main(int argc, char **argv)
 		close(fd);
 	/* By default only when the kernel command line carries no slurmvm.*
 	 * words: with direct boot the image's init applies them (the test
-	 * image's rcS does); applying them again there made MPI jobs with two
-	 * ranks in one guest hang in PMI on the test cluster, a cause not
-	 * found yet. */
+	 * image's rcS does) and owns that configuration.  (The MPI hang once
+	 * suspected of coming from applying them twice is MPICH 4.0.2's
+	 * finalize over UCX TCP, natively too: see README, Limitations.) */
 	if (show || configure == 1 ||
 	    (configure < 0 && ag.mode == MODE_PORT && !cmdline_has_config())) {
 		/* Before READY: a task must find its host name, network and
