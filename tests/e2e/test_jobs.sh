@@ -90,6 +90,8 @@ expect_match "Slurm ended the job for its time limit (JobState=TIMEOUT)" \
 # passes before the step starts, there is no process to end.
 if printf '%s\n' "$T" | grep -q '^started'; then
 	expect_match "the running step is ended at the limit, as for a native job" "$T" "DUE TO TIME LIMIT"
+else
+	echo "skip the running step is ended at the limit (the limit passed before the step started)"
 fi
 
 expect_nodes_idle "both nodes idle after the jobs"
