@@ -17,7 +17,7 @@ TESTS += tests/unit/test_parse tests/unit/test_vmconf tests/unit/test_options
 endif
 
 # Scripts run by tests/check, shipped in the tarball.
-EXTRA_DIST += tests/check tests/demo tests/install-deps tests/valgrind-wrap \
+EXTRA_DIST += tests/check tests/demo tests/install-deps tests/valgrind-wrap tests/lib/test-user \
 	tests/cluster/up tests/cluster/down tests/cluster/leftovers tests/cluster/lib.sh \
 	tests/cluster/accounting.sh tests/e2e/test_accounting.sh \
 	tests/e2e/lib.sh tests/e2e/pty-drive tests/e2e/test_plugin.sh \

@@ -13,11 +13,10 @@ finish() {
 	[ "$FAIL" -eq 0 ]
 }
 
-# The job user, idempotently (a system user without a home or login).
+# The job user, from the one place that creates it (tests/lib/test-user).
 ensure_user() {
 	TUSER=${SVM_TEST_USER:-svmtest}
-	id "$TUSER" >/dev/null 2>&1 || useradd -r -M -s /usr/sbin/nologin "$TUSER" ||
-		{ echo "cannot create the test user $TUSER"; exit 1; }
+	"$(dirname "${BASH_SOURCE[0]}")/../lib/test-user" "$TUSER" || exit 1
 	TUID=$(id -u "$TUSER")
 	TGID=$(id -g "$TUSER")
 }
