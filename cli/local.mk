@@ -8,9 +8,9 @@ lib_libslurmvm_la_SOURCES += \
 	lib/domain_xml.c lib/domain_xml.h
 
 bin_PROGRAMS += cli/slurm-vm
-cli_slurm_vm_SOURCES = cli/slurm-vm.c
+cli_slurm_vm_SOURCES = cli/slurm-vm.c lib/netpeers.c lib/netpeers.h
 cli_slurm_vm_CFLAGS = $(AM_CFLAGS) $(HWLOC_CFLAGS)
-cli_slurm_vm_LDADD = lib/libslurmvm.la
+cli_slurm_vm_LDADD = lib/libslurmvm.la $(SLURM_LIBS)
 
 # Unit tests; SVM_SRCDIR finds tests/topologies and tests/golden (also in
 # make distcheck, where the source tree is read-only).

@@ -17,6 +17,7 @@
 #include "image.h"
 #include "jobdir.h"
 #include "log.h"
+#include "netpeers.h"
 #include "options.h"
 #include "parse.h"
 #include "topology.h"
@@ -42,6 +43,13 @@ static const char usage_text[] =
 	"  slurm-vm image check FILE [--config FILE]\n"
 	"      Exit 0 and print the format and size if FILE would be accepted as\n"
 	"      a job image, else exit 1 with one line saying why.\n"
+	"  slurm-vm network up|seal|down --job ID --node NAME --nodes LIST\n"
+	"                   [--config FILE] [--addr NODE=A.B.C.D]...\n"
+	"      As root: build (up), close to IPv6 (seal) or remove (down) this host's\n"
+	"      part of the job network of job ID, as the prolog and epilog do, for\n"
+	"      node NAME of the job's Slurm node list LIST.  --addr gives a node's\n"
+	"      underlay address instead of resolving it (overlay_resolve).  Prints\n"
+	"      the guest MTU after up.\n"
 	"  slurm-vm --help | --version\n"
 	"\n"
 	"Settings not given come from the config (default " SVM_DEFAULT_CONFIG ").\n"
@@ -309,7 +317,7 @@ static int cmd_domain_xml(int argc, char **argv)
 		.mounts = a.opts.mounts,
 	};
 	/* the job network as the prolog sets it up */
-	if (conf.network == SVM_NET_BRIDGE) {
+	if (conf.network == SVM_NET_BRIDGE || conf.network == SVM_NET_OVERLAY) {
 		if (svm_bridge_name(&conf, (uint32_t)a.job, bridge, sizeof(bridge)) < 0)
 			goto out;
 		job.network_name = bridge;
@@ -329,6 +337,63 @@ out:
 	return ret;
 }
 
+static int cmd_network(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "job", required_argument, NULL, 'j' },
+		{ "node", required_argument, NULL, 'n' },
+		{ "nodes", required_argument, NULL, 'N' },
+		{ "addr", required_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config = NULL, *node = NULL, *nodes = NULL, *over[256];
+	struct svm_config conf;
+	size_t n_over = 0;
+	uint64_t job = 0;
+	unsigned mtu;
+	int c, have_job = 0;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":c:j:n:N:a:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config = optarg; break;
+		case 'j':
+			if (parse_id(optarg, UINT32_MAX, &job) < 0)
+				return usage_error("--job '%s' is not a job id", optarg);
+			have_job = 1;
+			break;
+		case 'n': node = optarg; break;
+		case 'N': nodes = optarg; break;
+		case 'a':
+			if (n_over >= sizeof(over) / sizeof(over[0]) || !strchr(optarg, '='))
+				return usage_error("--addr '%s' is not NODE=A.B.C.D (at most 256)", optarg);
+			over[n_over++] = optarg;
+			break;
+		default: return bad_option(c, argv);
+		}
+	}
+	if (optind + 1 != argc)
+		return usage_error("%s", "expected: network up|seal|down");
+	if (!have_job)
+		return usage_error("%s", "network needs --job");
+	if (load_config(config, &conf) < 0)
+		return 1;
+	if (!strcmp(argv[optind], "down"))
+		return svm_netjob_down(&conf, (uint32_t)job) < 0 ? 1 : 0;
+	if (!strcmp(argv[optind], "seal"))
+		return svm_netjob_seal(&conf, (uint32_t)job) < 0 ? 1 : 0;
+	if (strcmp(argv[optind], "up"))
+		return usage_error("unknown network command '%s'", argv[optind]);
+	if (!node || !nodes)
+		return usage_error("%s", "network up needs --node and --nodes");
+	if (svm_netpeers_up(&conf, (uint32_t)job, nodes, node, over, n_over, &mtu) < 0)
+		return 1;
+	printf("mtu %u\n", mtu);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	svm_log_init(NULL, SVM_LOG_INFO);
@@ -346,5 +411,7 @@ int main(int argc, char **argv)
 		return cmd_domain_xml(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "image"))
 		return cmd_image(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "network"))
+		return cmd_network(argc - 1, argv + 1);
 	return usage_error("unknown command '%s'", argv[1]);
 }

@@ -11,6 +11,7 @@
 
 #include "cpulist.h"
 #include "domain_xml.h"
+#include "netjob.h"
 #include "mounts.h"
 #include "jobdir.h"
 #include "image.h"
@@ -309,17 +310,22 @@ static void put_shares(FILE *f, const struct share *sh, int n_sh)
 static void put_interface(FILE *f, const struct svm_config *conf, const struct svm_job *job)
 {
 	const char *name = job->network_name ? job->network_name : conf->network_name;
+	int bridge = job->network == SVM_NET_BRIDGE || job->network == SVM_NET_OVERLAY;
+	char mac[24];
 
 	if (job->network == SVM_NET_NONE)
 		return;
-	fprintf(f, "    <interface type='%s'>\n", job->network == SVM_NET_BRIDGE ? "bridge" : "network");
+	fprintf(f, "    <interface type='%s'>\n", bridge ? "bridge" : "network");
 	/* 0x52: locally administered unicast; then job id (24 bits), node rank. */
-	fprintf(f, "      <mac address='52:%02x:%02x:%02x:%02x:%02x'/>\n",
-		(job->id >> 16) & 0xff, (job->id >> 8) & 0xff, job->id & 0xff,
-		(job->node_index >> 8) & 0xff, job->node_index & 0xff);
-	fprintf(f, "      <source %s='", job->network == SVM_NET_BRIDGE ? "bridge" : "network");
+	svm_guest_mac(job->id, job->node_index, mac, sizeof(mac));
+	fprintf(f, "      <mac address='%s'/>\n", mac);
+	fprintf(f, "      <source %s='", bridge ? "bridge" : "network");
 	put_esc(f, name);
-	fputs("'/>\n      <model type='virtio'/>\n    </interface>\n", f);
+	fputs("'/>\n      <model type='virtio'/>\n", f);
+	/* the VXLAN header's room: virtio tells the guest driver, libvirt the tap */
+	if (job->mtu)
+		fprintf(f, "      <mtu size='%u'/>\n", job->mtu);
+	fputs("    </interface>\n", f);
 }
 
 static int put_hostdev(FILE *f, const struct svm_ib_choice *ib)
@@ -373,7 +379,7 @@ static int job_ok(const struct svm_config *conf, const struct svm_job *job)
 		return 0;
 	if (job->network != SVM_NET_NONE && !(job->network_name ? *job->network_name : conf->network_name[0])) {
 		svm_error("network is %s but no network name is set",
-			  job->network == SVM_NET_BRIDGE ? "bridge" : "libvirt");
+			  job->network == SVM_NET_LIBVIRT ? "libvirt" : "bridge or overlay");
 		return 0;
 	}
 	return 1;

@@ -61,6 +61,7 @@ struct svm_job {
 	int n_mounts;			/* --vm-mount entries */
 	const struct svm_mount *mounts;
 	const char *ip;			/* job network address "A.B.C.D/N", or NULL */
+	unsigned mtu;			/* guest NIC MTU, 0: the default */
 	const char *cmdline_extra;	/* more kernel arguments (direct boot), or NULL */
 };
 

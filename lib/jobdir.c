@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -122,11 +123,12 @@ int svm_outcome_read(const struct svm_jobdir *dir, char *msg, size_t len)
 
 int svm_bridge_name(const struct svm_config *conf, uint32_t job, char *buf, size_t len)
 {
-	int n = snprintf(buf, len, "%s%u", conf->network_name, job);
+	/* hex: every 32-bit job id fits IFNAMSIZ (16 with the NUL) behind a
+	 * prefix of up to 6 characters, which the config enforces */
+	int n = snprintf(buf, len, "%s%" PRIx32, conf->network_name, job);
 
-	/* IFNAMSIZ is 16 with the NUL */
 	if (n < 0 || (size_t)n >= len || n > 15) {
-		svm_error("bridge name %s%u is longer than 15 characters", conf->network_name, job);
+		svm_error("bridge name %s%" PRIx32 " is longer than 15 characters", conf->network_name, job);
 		return -1;
 	}
 	return 0;

@@ -17,6 +17,7 @@
 
 #include "ib.h"
 #include "log.h"
+#include "netjob.h"
 #include "spawn.h"
 #include "teardown.h"
 
@@ -121,41 +122,6 @@ done:
 	return 0;
 }
 
-/* Deletes the job's bridge once no interface is attached to it: the other
- * guests of the job on this host may still be running. */
-static int remove_bridge(const struct svm_config *conf, uint32_t job)
-{
-	char br[16], path[PATH_MAX];
-	struct dirent *de;
-	int ports = 0;
-	DIR *d;
-
-	if (conf->network != SVM_NET_BRIDGE || svm_bridge_name(conf, job, br, sizeof(br)) < 0)
-		return 0;
-	snprintf(path, sizeof(path), "/sys/class/net/%s/brif", br);
-	d = opendir(path);
-	if (!d)
-		return 0;	/* no such bridge */
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
-			ports++;
-	closedir(d);
-	if (ports > 0)
-		return 0;
-	{
-		const char *argv[] = { "/sbin/ip", "link", "delete", br, "type", "bridge", NULL };
-		struct svm_spawn sp = { .argv = argv, .uid = (uid_t)-1, .stdout_fd = -1,
-					.stderr_fd = -1, .keep_fd = -1 };
-
-		if (access(argv[0], X_OK) < 0)
-			argv[0] = "/usr/sbin/ip";
-		if (svm_spawn_run(&sp) < 0 && access(path, F_OK) == 0)
-			return -1;
-	}
-	svm_verbose("removed bridge %s", br);
-	return 0;
-}
-
 /* The prolog marks the moment it asks libvirt for the domain: before that
  * there is nothing to destroy, and an unreachable libvirtd (the reason the
  * prolog failed) must not fail the epilog too.  Without a state dir we
@@ -203,7 +169,7 @@ int svm_teardown(const struct svm_config *conf, const struct svm_jobdir *dir,
 	stop_recorded(dir->state, "relay.pid", "slurm-vm-relay");
 	if (svm_ib_release(conf, dir->job, dir->node) < 0)
 		rc = -1;
-	if (remove_bridge(conf, dir->job) < 0)
+	if (svm_netjob_down(conf, dir->job) < 0)
 		rc = -1;
 	if (svm_rmtree(dir->scratch) < 0)
 		rc = -1;

@@ -18,7 +18,8 @@ const char *const svm_hugepages_names[] = { "none", "2M", "1G", NULL };
 const char *const svm_ib_names[] = { "none", "pf", "vf", "auto", NULL };
 const char *const svm_domain_type_names[] = { "kvm", "qemu", NULL };
 static const char *const hp_short_names[] = { "fail", "fallback", NULL };
-static const char *const network_names[] = { "none", "bridge", "libvirt", NULL };
+static const char *const network_names[] = { "none", "bridge", "libvirt", "overlay", NULL };
+static const char *const resolve_names[] = { "nodeaddr", "name", NULL };
 
 void svm_config_defaults(struct svm_config *conf)
 {
@@ -37,6 +38,7 @@ void svm_config_defaults(struct svm_config *conf)
 	conf->boot_timeout = 300;
 	conf->network = SVM_NET_BRIDGE;
 	strcpy(conf->network_name, "svm");
+	conf->overlay_port = 4789;
 	strcpy(conf->agent_port, "org.slurm-vm.agent.0");
 	strcpy(conf->libexec_dir, SVM_LIBEXECDIR);
 }
@@ -254,6 +256,42 @@ int svm_config_set(struct svm_config *conf, const char *key, const char *value,
 		}
 		return set_string(conf->network_name, sizeof(conf->network_name), value, err, errlen);
 	}
+	if (!strcmp(key, "overlay_port") || !strcmp(key, "overlay_mtu") ||
+	    !strcmp(key, "overlay_vni_offset")) {
+		int port = !strcmp(key, "overlay_port"), mtu = !strcmp(key, "overlay_mtu");
+		uint64_t v;
+
+		if (svm_parse_u64(value, port ? 1 : 0, port ? 65535 : mtu ? 65485 : 16777215,
+				  &v) < 0 || (mtu && v && v < 576)) {
+			snprintf(err, errlen, "'%s' is not %s", value,
+				 port ? "a UDP port in 1..65535" :
+				 mtu ? "0 (automatic) or an MTU in 576..65485" : "a number in 0..16777215");
+			return -1;
+		}
+		if (port)
+			conf->overlay_port = (unsigned)v;
+		else if (mtu)
+			conf->overlay_mtu = (unsigned)v;
+		else
+			conf->overlay_vni_offset = (uint32_t)v;
+		return 0;
+	}
+	if (!strcmp(key, "overlay_resolve")) {
+		if (set_enum(&tmp, value, resolve_names, err, errlen) < 0)
+			return -1;
+		conf->overlay_resolve = tmp;
+		return 0;
+	}
+	if (!strcmp(key, "overlay_name_suffix")) {
+		if (strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") !=
+		    strlen(value)) {
+			snprintf(err, errlen, "'%s' is not a host name suffix (letters, digits, '.', '-', '_')",
+				 value);
+			return -1;
+		}
+		return set_string(conf->overlay_name_suffix, sizeof(conf->overlay_name_suffix), value,
+				  err, errlen);
+	}
 	if (!strcmp(key, "shared_paths"))
 		return set_pathlist(&conf->shared_paths, value, err, errlen);
 	if (!strcmp(key, "allowed_mounts"))
@@ -327,6 +365,14 @@ int svm_config_parse(struct svm_config *conf, const char *name, const char *buf)
 		if (!nl)
 			break;
 		p = nl + 1;
+	}
+	/* bridge and VXLAN names carry the job id in hex: "<name><8 hex>",
+	 * "<name>v<8 hex>" within IFNAMSIZ for every 32-bit job id */
+	if ((conf->network == SVM_NET_BRIDGE || conf->network == SVM_NET_OVERLAY) &&
+	    strlen(conf->network_name) > 6) {
+		svm_error("%s: network_name '%s' is longer than 6 characters, the most a bridge name prefix can have",
+			  name, conf->network_name);
+		return -1;
 	}
 	return 0;
 }

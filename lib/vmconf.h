@@ -14,7 +14,8 @@ enum svm_domain_type { SVM_DOMAIN_KVM, SVM_DOMAIN_QEMU };
 enum svm_hugepages { SVM_HUGEPAGES_NONE, SVM_HUGEPAGES_2M, SVM_HUGEPAGES_1G };
 enum svm_hugepages_short { SVM_HP_SHORT_FAIL, SVM_HP_SHORT_FALLBACK };
 enum svm_ib { SVM_IB_NONE, SVM_IB_PF, SVM_IB_VF, SVM_IB_AUTO };
-enum svm_network { SVM_NET_NONE, SVM_NET_BRIDGE, SVM_NET_LIBVIRT };
+enum svm_network { SVM_NET_NONE, SVM_NET_BRIDGE, SVM_NET_LIBVIRT, SVM_NET_OVERLAY };
+enum svm_overlay_resolve { SVM_RESOLVE_NODEADDR, SVM_RESOLVE_NAME };
 enum svm_image_format { SVM_FMT_QCOW2 = 1 << 0, SVM_FMT_RAW = 1 << 1 };
 
 struct svm_pathlist {
@@ -44,6 +45,11 @@ struct svm_config {
 	unsigned boot_timeout;		/* seconds */
 	enum svm_network network;
 	char network_name[64];		/* libvirt network, or bridge name prefix */
+	unsigned overlay_port;		/* UDP port of the job VXLAN (4789) */
+	uint32_t overlay_vni_offset;	/* VNI = (job id + offset) mod 2^24 */
+	unsigned overlay_mtu;		/* guest MTU, 0: underlay MTU - 50 */
+	enum svm_overlay_resolve overlay_resolve;	/* how a peer's underlay address is found */
+	char overlay_name_suffix[64];	/* resolve NODE+suffix (overlay_resolve = name) */
 	struct svm_pathlist shared_paths;
 	struct svm_pathlist allowed_mounts;	/* where --vm-mount sources may be */
 	char topology_xml[PATH_MAX];	/* empty: the live machine */

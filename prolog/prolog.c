@@ -34,6 +34,7 @@
 #include "jobenv.h"
 #include "log.h"
 #include "mounts.h"
+#include "netpeers.h"
 #include "parse.h"
 #include "prolog.h"
 #include "slurmdlog.h"
@@ -217,34 +218,6 @@ static int node_index(const struct svm_jobenv *env)
 	i = slurm_hostlist_find(hl, env->node);
 	slurm_hostlist_destroy(hl);
 	return i < 0 ? 0 : i;
-}
-
-/* The job network on this host: one bridge per job, shared by the job's
- * guests on this host, with no address and no uplink of its own. */
-static int make_bridge(const struct svm_config *conf, uint32_t job)
-{
-	char br[16], path[PATH_MAX];
-	const char *ip = access("/sbin/ip", X_OK) == 0 ? "/sbin/ip" : "/usr/sbin/ip";
-
-	if (svm_bridge_name(conf, job, br, sizeof(br)) < 0)
-		return -1;
-	snprintf(path, sizeof(path), "/sys/class/net/%s", br);
-	if (access(path, F_OK) < 0) {
-		const char *add[] = { ip, "link", "add", "name", br, "type", "bridge", NULL };
-		struct svm_spawn sp = { .argv = add, .uid = (uid_t)-1, .stdout_fd = -1,
-					.stderr_fd = -1, .keep_fd = -1 };
-
-		/* the job's other node on this host may win the race */
-		if (svm_spawn_run(&sp) < 0 && access(path, F_OK) < 0)
-			return -1;
-	}
-	{
-		const char *up[] = { ip, "link", "set", br, "up", NULL };
-		struct svm_spawn sp = { .argv = up, .uid = (uid_t)-1, .stdout_fd = -1,
-					.stderr_fd = -1, .keep_fd = -1 };
-
-		return svm_spawn_run(&sp);
-	}
 }
 
 /* Free huge pages of SIZE_KIB on host NUMA node NODE, or -1 if unknown. */
@@ -466,7 +439,13 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 	job.workdir = env->workdir[0] ? env->workdir : NULL;
 	job.n_mounts = opts.n_mounts;
 	job.mounts = opts.mounts;
-	if (conf->network == SVM_NET_BRIDGE) {
+	/* -- network: the job's bridge (and overlay) on this host, before the
+	 * XML, which carries its MTU */
+	if (svm_netpeers_up(conf, env->job, env->nodelist, env->node, NULL, 0, &job.mtu) < 0) {
+		fail(f, FAULT_NODE, "cannot create the job network: %s", last_error);
+		goto out;
+	}
+	if (conf->network == SVM_NET_BRIDGE || conf->network == SVM_NET_OVERLAY) {
 		static char br[16];
 
 		if (svm_bridge_name(conf, env->job, br, sizeof(br)) < 0) {
@@ -505,10 +484,6 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 	phase_done("xml", &t0);
 
 	/* -- define/start */
-	if (conf->network == SVM_NET_BRIDGE && make_bridge(conf, env->job) < 0) {
-		fail(f, FAULT_NODE, "cannot create the job network: %s", last_error);
-		goto out;
-	}
 	svm_libvirt_errors_to_log();
 	conn = virConnectOpen(conf->libvirt_uri);
 	if (!conn) {
@@ -527,6 +502,10 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 	dom = virDomainCreateXML(conn, xml, 0);
 	if (!dom) {
 		fail(f, FAULT_NODE, "cannot start the guest: %s", last_error);
+		goto out;
+	}
+	if (svm_netjob_seal(conf, env->job) < 0) {
+		fail(f, FAULT_NODE, "cannot seal the job network: %s", last_error);
 		goto out;
 	}
 	/* libvirt binds the channel socket as root: hand it to the job user,
