@@ -14,6 +14,11 @@ tests_unit_test_options_SOURCES = tests/unit/test_options.c
 tests_unit_test_options_CFLAGS = $(unit_cflags)
 tests_unit_test_options_LDADD = $(unit_ldadd)
 TESTS += tests/unit/test_parse tests/unit/test_vmconf tests/unit/test_options
+check_PROGRAMS += tests/unit/test_netjob
+tests_unit_test_netjob_SOURCES = tests/unit/test_netjob.c lib/netpeers.c lib/netpeers.h
+tests_unit_test_netjob_CFLAGS = $(unit_cflags)
+tests_unit_test_netjob_LDADD = $(unit_ldadd) $(SLURM_LIBS)
+TESTS += tests/unit/test_netjob
 endif
 
 # Scripts run by tests/check, shipped in the tarball.
