@@ -347,7 +347,8 @@ static int cmd_network(int argc, char **argv)
 		{ "addr", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *config = NULL, *node = NULL, *nodes = NULL, *over[256];
+	const char *config = NULL, *node = NULL, *nodes = NULL;
+	const char **over = calloc((size_t)argc, sizeof(*over));
 	struct svm_config conf;
 	size_t n_over = 0;
 	uint64_t job = 0;
@@ -367,8 +368,8 @@ static int cmd_network(int argc, char **argv)
 		case 'n': node = optarg; break;
 		case 'N': nodes = optarg; break;
 		case 'a':
-			if (n_over >= sizeof(over) / sizeof(over[0]) || !strchr(optarg, '='))
-				return usage_error("--addr '%s' is not NODE=A.B.C.D (at most 256)", optarg);
+			if (!over || !strchr(optarg, '='))
+				return usage_error("--addr '%s' is not NODE=A.B.C.D", optarg);
 			over[n_over++] = optarg;
 			break;
 		default: return bad_option(c, argv);
@@ -388,7 +389,9 @@ static int cmd_network(int argc, char **argv)
 		return usage_error("unknown network command '%s'", argv[optind]);
 	if (!node || !nodes)
 		return usage_error("%s", "network up needs --node and --nodes");
-	if (svm_netpeers_up(&conf, (uint32_t)job, nodes, node, over, n_over, &mtu) < 0)
+	c = svm_netpeers_up(&conf, (uint32_t)job, nodes, node, over, n_over, &mtu);
+	free(over);
+	if (c < 0)
 		return 1;
 	printf("mtu %u\n", mtu);
 	return 0;

@@ -40,4 +40,4 @@ EXTRA_DIST += tests/check tests/demo tests/install-deps tests/valgrind-wrap test
 # The job network across two hosts, as two network namespaces (root only;
 # skips otherwise): the prolog's code builds it, traffic crosses as VXLAN.
 TESTS += tests/net/overlay-test
-EXTRA_DIST += tests/net/overlay-test
+EXTRA_DIST += tests/net/overlay-test bench/overlay-scale
