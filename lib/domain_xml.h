@@ -62,6 +62,9 @@ struct svm_job {
 	const struct svm_mount *mounts;
 	const char *ip;			/* job network address "A.B.C.D/N", or NULL */
 	const char *cmdline_extra;	/* more kernel arguments (direct boot), or NULL */
+	const char *agent_medium;	/* read-only disk with the host's agent and
+					 * the credentials that start it (systemd
+					 * 256+), or NULL: see agent_boot.h */
 };
 
 /* Returns the domain XML (the caller frees it), or NULL after logging one

@@ -10,7 +10,8 @@ lib_libslurmvm_la_SOURCES = \
 	lib/jobenv.c lib/jobenv.h \
 	lib/slurmdlog.c lib/slurmdlog.h \
 	lib/teardown.c lib/teardown.h \
-	lib/mounts.c lib/mounts.h
+	lib/mounts.c lib/mounts.h \
+	lib/agent_boot.c lib/agent_boot.h
 # The plugin is a shared object: everything it links must be PIC.
 lib_libslurmvm_la_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS) $(HWLOC_CFLAGS)
 lib_libslurmvm_la_LIBADD = $(LIBVIRT_LIBS) $(HWLOC_LIBS)

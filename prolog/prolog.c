@@ -362,7 +362,7 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 	struct svm_topology *topo = NULL;
 	struct svm_ib_choice ib = { .mode = SVM_IB_NONE };
 	struct svm_job job;
-	char overlay[PATH_MAX], agent_sock[PATH_MAX], console[PATH_MAX], ip[32];
+	char overlay[PATH_MAX], agent_sock[PATH_MAX], console[PATH_MAX], ip[32], medium[PATH_MAX];
 	char qemu_img[] = "/usr/bin/qemu-img";
 	char **argv = NULL;
 	char *xml = NULL, *job_cpus = NULL;
@@ -466,6 +466,7 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 	job.workdir = env->workdir[0] ? env->workdir : NULL;
 	job.n_mounts = opts.n_mounts;
 	job.mounts = opts.mounts;
+	job.agent_medium = svm_config_agent_medium(conf, medium, sizeof(medium));
 	if (conf->network == SVM_NET_BRIDGE) {
 		static char br[16];
 
