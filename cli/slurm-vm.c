@@ -182,7 +182,7 @@ static int cmd_domain_xml(int argc, char **argv)
 	struct svm_job job;
 	char host[256], sock[PATH_MAX], log[PATH_MAX], bridge[16], ip[32];
 	struct svm_jobdir dir;
-	char overlay[PATH_MAX], err[1024];
+	char overlay[PATH_MAX], err[1024], medium[PATH_MAX];
 	char *xml = NULL;
 	int c, ret = 1;
 
@@ -315,6 +315,7 @@ static int cmd_domain_xml(int argc, char **argv)
 		.workdir = a.workdir,
 		.n_mounts = a.opts.n_mounts,
 		.mounts = a.opts.mounts,
+		.agent_medium = svm_config_agent_medium(&conf, medium, sizeof(medium)),
 	};
 	/* the job network as the prolog sets it up */
 	if (conf.network == SVM_NET_BRIDGE || conf.network == SVM_NET_OVERLAY) {

@@ -10,6 +10,7 @@
 #include <hwloc.h>
 
 #include "cpulist.h"
+#include "agent_boot.h"
 #include "domain_xml.h"
 #include "netjob.h"
 #include "mounts.h"
@@ -179,7 +180,8 @@ static void put_cmdline(FILE *f, const struct svm_config *conf, const struct svm
 	fputs("</cmdline>\n", f);
 }
 
-static void put_sysinfo(FILE *f, const struct svm_job *job, const struct share *sh, int n_sh)
+static int put_sysinfo(FILE *f, const struct svm_config *conf, const struct svm_job *job,
+		       const struct share *sh, int n_sh)
 {
 	char tag[32];
 
@@ -199,7 +201,10 @@ static void put_sysinfo(FILE *f, const struct svm_job *job, const struct share *
 		put_esc(f, job->ip);
 		fputs("</entry>\n", f);
 	}
+	if (job->agent_medium && svm_agent_boot_oem(f, conf->agent_port) < 0)
+		return -1;
 	fputs("    </oemStrings>\n  </sysinfo>\n", f);
+	return 0;
 }
 
 static void put_cputune(FILE *f, const struct svm_topology *topo)
@@ -289,6 +294,14 @@ static void put_disk(FILE *f, const struct svm_job *job)
 	put_esc(f, job->image);
 	fputs("'/>\n        <backingStore/>\n      </backingStore>\n", f);
 	fputs("      <target dev='vda' bus='virtio'/>\n    </disk>\n", f);
+	if (job->agent_medium) {
+		/* after the image's disk, so the image's root stays vda */
+		fputs("    <disk type='file' device='disk'>\n", f);
+		fputs("      <driver name='qemu' type='raw'/>\n      <source file='", f);
+		put_esc(f, job->agent_medium);
+		fputs("'/>\n      <target dev='vdz' bus='virtio'/>\n      <readonly/>\n", f);
+		fputs("      <serial>" SVM_AGENT_MEDIUM_SERIAL "</serial>\n    </disk>\n", f);
+	}
 }
 
 static void put_shares(FILE *f, const struct share *sh, int n_sh)
@@ -361,7 +374,8 @@ static int job_ok(const struct svm_config *conf, const struct svm_job *job)
 {
 	if (!path_ok("image", job->image, 0) || !path_ok("overlay", job->overlay, 0) ||
 	    !path_ok("agent socket", job->agent_socket, 0) ||
-	    !path_ok("console log", job->console_log, 0))
+	    !path_ok("console log", job->console_log, 0) ||
+	    (job->agent_medium && !path_ok("agent medium", job->agent_medium, 0)))
 		return 0;
 	if (job->image_format != SVM_FMT_QCOW2 && job->image_format != SVM_FMT_RAW) {
 		svm_error("image %s has no known format", job->image);
@@ -434,7 +448,8 @@ char *svm_domain_xml(const struct svm_topology *topo, const struct svm_config *c
 	put_cputune(f, topo);
 	if (put_numatune(f, topo) < 0)
 		goto nomem;
-	put_sysinfo(f, job, sh, n_sh);
+	if (put_sysinfo(f, conf, job, sh, n_sh) < 0)
+		goto out;
 	fprintf(f, "  <os>\n    <type arch='%s' machine='%s'>hvm</type>\n", SVM_ARCH, SVM_MACHINE);
 	if (conf->kernel[0]) {
 		fputs("    <kernel>", f);

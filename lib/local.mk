@@ -11,7 +11,9 @@ lib_libslurmvm_la_SOURCES = \
 	lib/slurmdlog.c lib/slurmdlog.h \
 	lib/teardown.c lib/teardown.h \
 	lib/netjob.c lib/netjob.h \
-	lib/mounts.c lib/mounts.h
+	lib/mounts.c lib/mounts.h \
+	lib/agent_boot.c lib/agent_boot.h \
+	lib/console.c lib/console.h
 # The plugin is a shared object: everything it links must be PIC.
 lib_libslurmvm_la_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS) $(HWLOC_CFLAGS)
 lib_libslurmvm_la_LIBADD = $(LIBVIRT_LIBS) $(HWLOC_LIBS)

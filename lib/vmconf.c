@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "agent_boot.h"
 #include "log.h"
 #include "parse.h"
 #include "vmconf.h"
@@ -41,6 +43,24 @@ void svm_config_defaults(struct svm_config *conf)
 	conf->overlay_port = 4789;
 	strcpy(conf->agent_port, "org.slurm-vm.agent.0");
 	strcpy(conf->libexec_dir, SVM_LIBEXECDIR);
+}
+
+const char *svm_config_agent_medium(const struct svm_config *conf, char *buf, size_t len)
+{
+	int n;
+
+	if (!strcmp(conf->agent_medium, "none"))
+		return NULL;
+	if (conf->agent_medium[0])
+		n = snprintf(buf, len, "%s", conf->agent_medium);
+	else
+		n = snprintf(buf, len, "%s/%s", conf->libexec_dir, SVM_AGENT_MEDIUM_FILE);
+	if (n < 0 || (size_t)n >= len)
+		return NULL;
+	/* the default is optional: a tree built without mkfs.ext4 has none */
+	if (!conf->agent_medium[0] && access(buf, R_OK) < 0)
+		return NULL;
+	return buf;
 }
 
 static int set_string(char *dst, size_t size, const char *value,
@@ -300,9 +320,14 @@ int svm_config_set(struct svm_config *conf, const char *key, const char *value,
 		return set_abs_path(conf->libexec_dir, value, 0, err, errlen);
 	if (!strcmp(key, "topology_xml"))
 		return set_abs_path(conf->topology_xml, value, 1, err, errlen);
+	if (!strcmp(key, "agent_medium")) {
+		if (!strcmp(value, "none"))
+			return set_string(conf->agent_medium, sizeof(conf->agent_medium), value, err, errlen);
+		return set_abs_path(conf->agent_medium, value, 0, err, errlen);
+	}
 	if (!strcmp(key, "agent_port")) {
-		if (!*value || strlen(value) >= sizeof(conf->agent_port) || strchr(value, '/')) {
-			snprintf(err, errlen, "'%s' is not a virtio-serial port name", value);
+		if (!svm_agent_port_ok(value)) {
+			snprintf(err, errlen, "'%s' is not a virtio-serial port name (letters, digits, '.', '_', '-')", value);
 			return -1;
 		}
 		return set_string(conf->agent_port, sizeof(conf->agent_port), value, err, errlen);

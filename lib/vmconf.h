@@ -55,6 +55,7 @@ struct svm_config {
 	char topology_xml[PATH_MAX];	/* empty: the live machine */
 	char agent_port[64];		/* virtio-serial port name */
 	char libexec_dir[PATH_MAX];	/* slurm-vm-exec, slurm-vm-relay */
+	char agent_medium[PATH_MAX];	/* "": libexec_dir's, "none": no medium */
 };
 
 /* Fills CONF with the built-in defaults. */
@@ -71,6 +72,11 @@ int svm_config_set(struct svm_config *conf, const char *key, const char *value,
 
 /* Parses the whole text BUF (NUL-terminated); NAME labels error messages. */
 int svm_config_parse(struct svm_config *conf, const char *name, const char *buf);
+
+/* The agent medium the guests get (agent_boot.h): agent_medium, else
+ * <libexec_dir>/slurm-vm-agent.img when that file exists; NULL for none.
+ * Returns BUF or NULL. */
+const char *svm_config_agent_medium(const struct svm_config *conf, char *buf, size_t len);
 
 extern const char *const svm_hugepages_names[];
 extern const char *const svm_ib_names[];

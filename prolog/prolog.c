@@ -335,7 +335,7 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 	struct svm_topology *topo = NULL;
 	struct svm_ib_choice ib = { .mode = SVM_IB_NONE };
 	struct svm_job job;
-	char overlay[PATH_MAX], agent_sock[PATH_MAX], console[PATH_MAX], ip[32];
+	char overlay[PATH_MAX], agent_sock[PATH_MAX], console[PATH_MAX], ip[32], medium[PATH_MAX];
 	char qemu_img[] = "/usr/bin/qemu-img";
 	char **argv = NULL;
 	char *xml = NULL, *job_cpus = NULL;
@@ -439,6 +439,7 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 	job.workdir = env->workdir[0] ? env->workdir : NULL;
 	job.n_mounts = opts.n_mounts;
 	job.mounts = opts.mounts;
+	job.agent_medium = svm_config_agent_medium(conf, medium, sizeof(medium));
 	/* -- network: the job's bridge (and overlay) on this host, before the
 	 * XML, which carries its MTU */
 	if (svm_netpeers_up(conf, env->job, env->nodelist, env->node, NULL, 0, &job.mtu) < 0) {

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "console.h"
 #include "log.h"
 #include "prolog.h"
 #include "spawn.h"
@@ -25,39 +26,40 @@ static long long mono_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The last non-empty line the guest printed on its console, made safe to
- * show (the guest writes it: printable ASCII only, bounded), or "". */
-static void console_tail(const struct svm_jobdir *dir, char *out, size_t len)
+/* Why the guest's agent never answered, from its console (the guest
+ * writes it: bounded reads, printable ASCII only): a hint when the console
+ * tells (an old systemd, a login prompt without agent) and the last
+ * non-empty line, into OUT as one line. */
+static void console_reason(const struct svm_jobdir *dir, char *out, size_t len)
 {
-	char path[PATH_MAX], buf[4096];
-	ssize_t n = 0;
+	static char head[256 * 1024];
+	char path[PATH_MAX], tail[4096], last[200], hint[400];
+	ssize_t nh = 0, nt = 0;
 	off_t size;
-	size_t o = 0;
 	int fd;
 
-	out[0] = '\0';
+	snprintf(out, len, "last console line: \"\"");
 	if (svm_path_join(path, sizeof(path), dir->state, "console.log") < 0)
 		return;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return;
+	/* PID 1 says its version early in the boot; the last line is at the end */
+	nh = pread(fd, head, sizeof(head), 0);
 	size = lseek(fd, 0, SEEK_END);
-	if (size > 0 && lseek(fd, size > (off_t)sizeof(buf) - 1 ? size - (off_t)sizeof(buf) + 1 : 0, SEEK_SET) >= 0)
-		n = read(fd, buf, sizeof(buf) - 1);
+	if (size > 0)
+		nt = pread(fd, tail, sizeof(tail), size > (off_t)sizeof(tail) ? size - (off_t)sizeof(tail) : 0);
 	close(fd);
-	if (n <= 0)
-		return;
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
-		n--;
-	buf[n] = '\0';
-	{
-		char *line = strrchr(buf, '\n');
-
-		line = line ? line + 1 : buf;
-		for (; *line && o + 1 < len; line++)
-			out[o++] = (*line >= 0x20 && *line < 0x7f) ? *line : '?';
-		out[o] = '\0';
-	}
+	if (nh < 0)
+		nh = 0;
+	if (nt < 0)
+		nt = 0;
+	svm_console_last_line(tail, (size_t)nt, last, sizeof(last));
+	if (svm_console_hint(head, (size_t)nh, hint, sizeof(hint)) ||
+	    svm_console_hint(tail, (size_t)nt, hint, sizeof(hint)))
+		snprintf(out, len, "%s; last console line: \"%s\"", hint, last);
+	else
+		snprintf(out, len, "last console line: \"%s\"", last);
 }
 
 int svm_prolog_wait_ready(const struct svm_jobenv *env, const struct svm_config *conf,
@@ -120,11 +122,10 @@ int svm_prolog_wait_ready(const struct svm_jobenv *env, const struct svm_config 
 		int r;
 
 		if (left <= 0) {
-			char last[200];
+			char why[700];
 
-			console_tail(dir, last, sizeof(last));
-			svm_error("the guest's agent was not ready within %u s (last console line: \"%s\")",
-				  conf->boot_timeout, last);
+			console_reason(dir, why, sizeof(why));
+			svm_error("the guest's agent was not ready within %u s (%s)", conf->boot_timeout, why);
 			goto out;
 		}
 		r = poll(&p, 1, (int)(left > 60000 ? 60000 : left));
@@ -148,14 +149,12 @@ int svm_prolog_wait_ready(const struct svm_jobenv *env, const struct svm_config 
 	/* EOF: the relay gave up; its status and log say why */
 	status = svm_spawn_wait(pid);
 	{
-		char st[32];
-
-		char last[200];
+		char st[32], why[700];
 
 		svm_spawn_status_str(status, st, sizeof(st));
-		console_tail(dir, last, sizeof(last));
-		svm_error("the guest's agent never became ready: the guest stopped or did not answer within %u s (relay %s; last console line: \"%s\")",
-			  conf->boot_timeout, st, last);
+		console_reason(dir, why, sizeof(why));
+		svm_error("the guest's agent never became ready: the guest stopped or did not answer within %u s (relay %s; %s)",
+			  conf->boot_timeout, st, why);
 	}
 out:
 	close(pipefd[0]);

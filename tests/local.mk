@@ -19,6 +19,16 @@ tests_unit_test_netjob_SOURCES = tests/unit/test_netjob.c lib/netpeers.c lib/net
 tests_unit_test_netjob_CFLAGS = $(unit_cflags)
 tests_unit_test_netjob_LDADD = $(unit_ldadd) $(SLURM_LIBS)
 TESTS += tests/unit/test_netjob
+check_PROGRAMS += tests/unit/test_agent_boot
+tests_unit_test_agent_boot_SOURCES = tests/unit/test_agent_boot.c
+tests_unit_test_agent_boot_CFLAGS = $(unit_cflags)
+tests_unit_test_agent_boot_LDADD = $(unit_ldadd)
+TESTS += tests/unit/test_agent_boot
+check_PROGRAMS += tests/unit/test_console
+tests_unit_test_console_SOURCES = tests/unit/test_console.c
+tests_unit_test_console_CFLAGS = $(unit_cflags)
+tests_unit_test_console_LDADD = $(unit_ldadd)
+TESTS += tests/unit/test_console
 endif
 
 # Scripts run by tests/check, shipped in the tarball.

@@ -12,6 +12,25 @@ images_agent_slurm_vm_agent_CFLAGS = $(WARN_CFLAGS)
 images_agent_slurm_vm_agent_LDFLAGS = -all-static
 EXTRA_DIST += images/agent/PROTOCOL.md
 
+# The agent medium (lib/agent_boot.h): a small read-only ext4 filesystem
+# holding the static agent, which the prolog attaches to every guest so that
+# images with systemd 256+ run this host's agent with no preparation.  Made
+# with mkfs.ext4 -d (no mount), with a fixed UUID and hash seed.
+if HAVE_MKFS_EXT4
+agentmediumdir = $(pkglibexecdir)
+agentmedium_DATA = images/agent/slurm-vm-agent.img
+CLEANFILES += images/agent/slurm-vm-agent.img
+images/agent/slurm-vm-agent.img: images/agent/slurm-vm-agent$(EXEEXT)
+	$(AM_V_GEN)rm -rf $@.d $@.tmp && mkdir -p $@.d && \
+	cp images/agent/slurm-vm-agent$(EXEEXT) $@.d/slurm-vm-agent && \
+	chmod 0755 $@.d $@.d/slurm-vm-agent && touch -d @0 $@.d/slurm-vm-agent $@.d && \
+	$(MKFS_EXT4) -q -F -t ext4 -O ^has_journal -N 16 -m 0 \
+		-L slurm-vm-agent -U 5d1b5e6a-0c2e-4d7b-9a61-7a9e1c0f2b33 \
+		-E root_owner=0:0,hash_seed=5d1b5e6a-0c2e-4d7b-9a61-7a9e1c0f2b33 \
+		-d $@.d $@.tmp 4M > /dev/null && \
+	rm -rf $@.d && mv $@.tmp $@
+endif
+
 # The parsers of the guest configuration (OEM strings, command line),
 # sanitized here like the rest of the unit tests.
 if HAVE_CMOCKA

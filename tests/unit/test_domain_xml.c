@@ -56,7 +56,8 @@ struct xcase {
 	enum svm_hugepages hp;
 	enum svm_ib ib;
 	enum svm_domain_type type;
-	int features;		/* direct boot, shares, libvirt network */
+	int features;		/* 1: direct boot, shares, libvirt network;
+				 * 2: disk boot with the agent medium */
 };
 
 static const struct {
@@ -86,6 +87,9 @@ static const struct xcase extra_cases[] = {
 	/* direct boot, working dir and shares, libvirt network */
 	{ "16em64t-4s2c2t-features", "16em64t-4s2c2t.xml", "0,8", NULL,
 	  SVM_HUGEPAGES_NONE, SVM_IB_NONE, SVM_DOMAIN_QEMU, 1 },
+	/* the image's own boot loader, the host's agent on its medium */
+	{ "16em64t-4s2c2t-agent-medium", "16em64t-4s2c2t.xml", "0,8", NULL,
+	  SVM_HUGEPAGES_NONE, SVM_IB_NONE, SVM_DOMAIN_KVM, 2 },
 };
 
 static const char *srcpath(const char *sub, const char *name)
@@ -150,7 +154,7 @@ static void golden_config(struct svm_config *c, const struct xcase *x)
 	snprintf(c->runtime_dir, sizeof(c->runtime_dir), "/run/slurm-vm");
 	snprintf(c->reserved_cpus, sizeof(c->reserved_cpus), "%s", x->reserved);
 	snprintf(c->network_name, sizeof(c->network_name), "svmbr0");
-	if (x->features) {
+	if (x->features == 1) {
 		c->network = SVM_NET_LIBVIRT;
 		snprintf(c->network_name, sizeof(c->network_name), "slurm-vm");
 		snprintf(c->kernel, sizeof(c->kernel), "/usr/lib/slurm-vm/vmlinuz");
@@ -218,7 +222,11 @@ static char *case_xml(const struct xcase *x, struct svm_topology **topo)
 	}
 	svm_guest_ip(job.node_index, ip, sizeof(ip));
 	job.ip = ip;
-	if (x->features) {
+	if (x->features == 2) {
+		job.workdir = "/home/alice/run";
+		job.agent_medium = "/usr/libexec/slurm-vm/slurm-vm-agent.img";
+	}
+	if (x->features == 1) {
 		job.workdir = "/home/alice/run";
 		job.n_mounts = 2;
 		job.mounts = mounts;

@@ -112,7 +112,7 @@ static void test_errors(void **state)
 		{ "image_formats = vmdk\n", "vm.conf line 1: image_formats: 'vmdk' is not a list of qcow2, raw" },
 		{ "reserved_cpus = all\n", "vm.conf line 1: reserved_cpus: 'all' is not a CPU list (e.g. 0,1 or 0-3)" },
 		{ "network_name = averyverylongname\n", "vm.conf line 1: network_name: 'averyverylongname' is not a name of 1 to 8 letters, digits, '-' or '_'" },
-		{ "agent_port = a/b\n", "vm.conf line 1: agent_port: 'a/b' is not a virtio-serial port name" },
+		{ "agent_port = a/b\n", "vm.conf line 1: agent_port: 'a/b' is not a virtio-serial port name (letters, digits, '.', '_', '-')" },
 		{ "just a line\n", "vm.conf line 1: expected 'key = value'" },
 		{ " = 5\n", "vm.conf line 1: missing key before '='" },
 		{ "libvirt_uri =\n", "vm.conf line 1: libvirt_uri: empty libvirt URI" },

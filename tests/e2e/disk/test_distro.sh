@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# A stock distribution image, booted through its own boot loader, runs jobs
+# with no preparation: Debian 13 (systemd 257) gets the host's agent from
+# the read-only medium through SMBIOS systemd credentials.  Needs the
+# cluster up with SVM_BOOT=disk and images/build-distro-image's output in
+# SVM_DISTRO_DIR.  As the unprivileged test user.
+set -u
+. "$(dirname "$0")/../lib.sh"
+SVM_DISTRO_DIR=${SVM_DISTRO_DIR:-/var/tmp/slurm-vm-distro}
+DIMG=$SVM_DISTRO_DIR/trixie.qcow2
+svm_e2e_workdir e2e-distro
+uid=$(id -u "$SVM_TEST_USER")
+
+expect_eq "the cluster boots guests from their disk" "${SVM_BOOT:-}" disk
+[ -r "$DIMG" ] || { svm_fail "the Debian 13 image exists" "$DIMG is missing (images/build-distro-image)"; svm_e2e_summary; exit; }
+
+# ---- a user's own image, untouched: nothing of slurm-vm in it
+svm_run slurm-vm image check "$DIMG"
+expect_rc "slurm-vm image check accepts the stock image" 0
+
+# ---- srun -N2: tasks in both guests, in the image's userland
+svm_run sh -c "cd '$WORK' && srun -N2 -n2 --vm-image='$DIMG' sh -c '. /etc/os-release; echo \$(hostname) \$VERSION_CODENAME \$(cat /sys/class/dmi/id/sys_vendor) \$(id -u) \$(pwd); echo from-\$(hostname) > out.\$(hostname)'"
+expect_rc "srun -N2 --vm-image with a Debian 13 disk image runs" 0
+expect_eq "each task ran in its node's Debian 13 guest, as the user, in the working directory" \
+	"$(printf '%s\n' "$OUT" | sort)" "n1 trixie QEMU $uid $WORK
+n2 trixie QEMU $uid $WORK"
+expect_eq "the guests wrote into the shared working directory as the user" \
+	"$(stat -c '%U %n' "$WORK"/out.n1 "$WORK"/out.n2 2>/dev/null | sed "s|$WORK/||")" \
+	"$SVM_TEST_USER out.n1
+$SVM_TEST_USER out.n2"
+svm_run sh -c "cd '$WORK' && srun -N1 -n1 --vm-image='$DIMG' sh -c 'systemctl is-active slurm-vm-agent.service; findmnt -n -o OPTIONS /run/slurmvm | tr , \"\\n\" | grep -x ro; systemctl --version | head -n1 | cut -d\" \" -f1-2'"
+expect_eq "the host's agent runs from its read-only medium under the image's systemd" "$OUT" "active
+ro
+systemd 257"
+
+# ---- exit codes and signals as for native tasks
+svm_run sh -c "cd '$WORK' && srun -N1 -n1 --vm-image='$DIMG' sh -c 'exit 7'"
+expect_rc "the task's exit code is srun's" 7
+svm_run sh -c "cd '$WORK' && srun -N1 -n1 --vm-image='$DIMG' sh -c 'kill -USR1 \$\$'"
+expect_match "a task killed by a signal is reported as for a native task" "$ERR" "task 0: User defined signal 1"
+
+# ---- sbatch: two steps in the same guests
+cat > "$WORK/two-steps.sh" <<'EOS'
+#!/bin/sh
+srun -N2 -n2 cat /proc/sys/kernel/random/boot_id | sort > boot1
+srun -N2 -n2 cat /proc/sys/kernel/random/boot_id | sort > boot2
+cmp -s boot1 boot2 && echo "SAMEBOOT yes" || echo "SAMEBOOT no"
+echo "DISTINCT $(sort -u boot1 | wc -l)"
+EOS
+chmod +x "$WORK/two-steps.sh"
+chown "$SVM_TEST_USER" "$WORK/two-steps.sh"
+svm_run sh -c "cd '$WORK' && sbatch -W -N2 -o two-steps.out --vm-image='$DIMG' ./two-steps.sh"
+expect_rc "sbatch --vm-image with two steps completes" 0
+expect_match "both steps ran in the same two guests" "$(cat "$WORK/two-steps.out" 2>/dev/null)" "SAMEBOOT yes"
+expect_match "one guest per node" "$(cat "$WORK/two-steps.out" 2>/dev/null)" "DISTINCT 2"
+
+# ---- scancel while the guests boot leaves nothing behind
+svm_run sh -c "cd '$WORK' && sbatch -N2 -o cancel.out --vm-image='$DIMG' --wrap 'srun true' | awk '{print \$4}'"
+job=$OUT
+for i in $(seq 1 150); do
+	[ -n "$(virsh -c "$LIBVIRT_DEFAULT_URI" list --name 2>/dev/null | grep "^svm-$job-")" ] && break
+	sleep 0.2
+done
+svm_run scancel "$job"
+expect_rc "scancel of a job whose guests are booting" 0
+for i in $(seq 1 300); do
+	left=$(virsh -c "$LIBVIRT_DEFAULT_URI" list --all --name 2>/dev/null | grep "^svm-$job-" || true)
+	[ -z "$left" ] && [ -z "$(ls "$SVM_CLUSTER_DIR/vmrun" "$SVM_CLUSTER_DIR/scratch" 2>/dev/null | grep "^$job\\.")" ] && break
+	sleep 0.2
+done
+expect_eq "the cancelled job left no domain" "$left" ""
+expect_eq "the cancelled job left no runtime or scratch entry" \
+	"$(ls "$SVM_CLUSTER_DIR/vmrun" "$SVM_CLUSTER_DIR/scratch" 2>/dev/null | grep "^$job\\." || true)" ""
+expect_nodes_idle "the nodes are idle after the cancel"
+
+svm_e2e_summary
