@@ -15,7 +15,7 @@ expect_eq "the cluster boots guests from their disk" "${SVM_BOOT:-}" disk
 [ -r "$DIMG" ] || { svm_fail "the Debian 13 image exists" "$DIMG is missing (images/build-distro-image)"; svm_e2e_summary; exit; }
 
 # ---- a user's own image, untouched: nothing of slurm-vm in it
-svm_run slurm-vm image check "$DIMG"
+svm_run "$SVM_BUILD_DIR/cli/slurm-vm" image check "$DIMG"
 expect_rc "slurm-vm image check accepts the stock image" 0
 
 # ---- srun -N2: tasks in both guests, in the image's userland
@@ -28,8 +28,8 @@ expect_eq "the guests wrote into the shared working directory as the user" \
 	"$(stat -c '%U %n' "$WORK"/out.n1 "$WORK"/out.n2 2>/dev/null | sed "s|$WORK/||")" \
 	"$SVM_TEST_USER out.n1
 $SVM_TEST_USER out.n2"
-svm_run sh -c "cd '$WORK' && srun -N1 -n1 --vm-image='$DIMG' sh -c 'systemctl is-active slurm-vm-agent.service; findmnt -n -o OPTIONS /run/slurmvm | tr , \"\\n\" | grep -x ro; systemctl --version | head -n1 | cut -d\" \" -f1-2'"
-expect_eq "the host's agent runs from its read-only medium under the image's systemd" "$OUT" "active
+svm_run sh -c "cd '$WORK' && srun -N1 -n1 --vm-image='$DIMG' sh -c 'cat /proc/self/cgroup; findmnt -n -o OPTIONS /run/slurmvm | tr , \"\\n\" | grep -x ro; systemctl --version | head -n1 | cut -d\" \" -f1-2'"
+expect_eq "the host's agent runs from its read-only medium under the image's systemd" "$OUT" "0::/system.slice/slurm-vm-agent.service
 ro
 systemd 257"
 
