@@ -40,7 +40,7 @@ EXTRA_DIST += tests/check tests/demo tests/install-deps tests/valgrind-wrap test
 	tests/image/boot-test \
 	tests/mpi/mpi_hello.c tests/mpi/mpi_abort.c tests/mpi/mpi_bench.c \
 	bench/mpi-bench \
-	bench/mpi-finalize-race \
+	bench/mpi-finalize-race bench/plugin-overhead \
 	images/README.md images/build-test-image \
 	images/test-image/agent-placeholder images/test-image/agent-service \
 	images/test-image/initrd-init images/test-image/inittab \
