@@ -53,3 +53,43 @@ out:
 		slurm_free_job_info_msg(msg);
 	return rc;
 }
+
+int svm_prolog_job_ended(const struct svm_jobenv *env, char *state, size_t len)
+{
+	job_info_msg_t *msg = NULL;
+	int ended = 0;
+
+	state[0] = '\0';
+	/* slurmctld busy or gone: say nothing, the boot goes on */
+	if (slurm_load_job(&msg, env->job, SHOW_ALL) != SLURM_SUCCESS || !msg) {
+		if (slurm_get_errno() == ESLURM_INVALID_JOB_ID) {
+			snprintf(state, len, "gone");
+			ended = 1;
+		}
+		goto out;
+	}
+	if (msg->record_count < 1)
+		goto out;
+	{
+		uint32_t st = msg->job_array[0].job_state;
+
+		static const char *const names[] = {
+			[JOB_CANCELLED] = "cancelled", [JOB_COMPLETE] = "completed",
+			[JOB_FAILED] = "failed", [JOB_TIMEOUT] = "time limit",
+			[JOB_NODE_FAIL] = "node failure", [JOB_PREEMPTED] = "preempted",
+			[JOB_BOOT_FAIL] = "boot failure", [JOB_DEADLINE] = "deadline",
+			[JOB_OOM] = "out of memory",
+		};
+		uint32_t base = st & JOB_STATE_BASE;
+
+		if (base > JOB_SUSPENDED || (st & JOB_COMPLETING)) {
+			snprintf(state, len, "%s", base < sizeof(names) / sizeof(names[0]) && names[base]
+				 ? names[base] : "completing");
+			ended = 1;
+		}
+	}
+out:
+	if (msg)
+		slurm_free_job_info_msg(msg);
+	return ended;
+}

@@ -18,4 +18,9 @@ int svm_prolog_wait_ready(const struct svm_jobenv *env, const struct svm_config 
 int svm_prolog_job_alloc(const struct svm_jobenv *env, const struct svm_config *conf,
 			 char **cpus, uint64_t *mem_mib);
 
+/* 1 if slurmctld says the job has ended or is ending (cancelled, timed
+ * out, ...), with its state in STATE; 0 while it runs or when slurmctld
+ * cannot be asked.  A prolog waiting for a guest stops waiting then. */
+int svm_prolog_job_ended(const struct svm_jobenv *env, char *state, size_t len);
+
 #endif

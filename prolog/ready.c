@@ -18,6 +18,9 @@
 #include "prolog.h"
 #include "spawn.h"
 
+/* How often the wait asks slurmctld whether the job still runs. */
+#define JOB_CHECK_MS 2000
+
 static long long mono_ms(void)
 {
 	struct timespec ts;
@@ -128,15 +131,25 @@ int svm_prolog_wait_ready(const struct svm_jobenv *env, const struct svm_config 
 			svm_error("the guest's agent was not ready within %u s (%s)", conf->boot_timeout, why);
 			goto out;
 		}
-		r = poll(&p, 1, (int)(left > 60000 ? 60000 : left));
+		/* every few seconds: has the job been cancelled (or hit its time
+		 * limit) while its guest boots?  Then stop now, so that the
+		 * epilog frees the node within seconds, not after boot_timeout */
+		r = poll(&p, 1, (int)(left > JOB_CHECK_MS ? JOB_CHECK_MS : left));
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
 			svm_error("cannot wait for the relay: %s", strerror(errno));
 			goto out;
 		}
-		if (r == 0)
+		if (r == 0) {
+			char state[64];
+
+			if (svm_prolog_job_ended(env, state, sizeof(state))) {
+				svm_error("job %u ended (%s) while its guest was booting", env->job, state);
+				goto out;
+			}
 			continue;
+		}
 		do
 			n = read(pipefd[0], &c, 1);
 		while (n < 0 && errno == EINTR);
