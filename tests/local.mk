@@ -37,11 +37,11 @@ EXTRA_DIST += tests/check tests/demo tests/install-deps tests/valgrind-wrap test
 	tests/cluster/accounting.sh tests/e2e/test_accounting.sh \
 	tests/e2e/lib.sh tests/e2e/pty-drive tests/e2e/test_plugin.sh \
 	tests/e2e/test_vm.sh tests/e2e/test_jobs.sh tests/e2e/test_mpi.sh tests/e2e/disk/test_distro.sh \
-	tests/image/boot-test \
+	tests/image/boot-test tests/image/boot-distro \
 	tests/mpi/mpi_hello.c tests/mpi/mpi_abort.c tests/mpi/mpi_bench.c \
 	bench/mpi-bench \
 	bench/mpi-finalize-race bench/plugin-overhead \
-	images/README.md images/build-test-image \
+	images/README.md images/build-test-image images/build-distro-image \
 	images/test-image/agent-placeholder images/test-image/agent-service \
 	images/test-image/initrd-init images/test-image/inittab \
 	images/test-image/modules images/test-image/mpi-hello.c \
