@@ -40,7 +40,7 @@ EXTRA_DIST += tests/check tests/demo tests/install-deps tests/valgrind-wrap test
 	tests/image/boot-test tests/image/boot-distro \
 	tests/mpi/mpi_hello.c tests/mpi/mpi_abort.c tests/mpi/mpi_bench.c \
 	bench/mpi-bench \
-	bench/mpi-finalize-race bench/plugin-overhead \
+	bench/mpi-finalize-race bench/plugin-overhead bench/boot-phases \
 	images/README.md images/build-test-image images/build-distro-image \
 	images/test-image/agent-placeholder images/test-image/agent-service \
 	images/test-image/initrd-init images/test-image/inittab \
