@@ -10,6 +10,7 @@ lib_libslurmvm_la_SOURCES = \
 	lib/jobenv.c lib/jobenv.h \
 	lib/slurmdlog.c lib/slurmdlog.h \
 	lib/teardown.c lib/teardown.h \
+	lib/rmtree.c lib/rmtree.h \
 	lib/mounts.c lib/mounts.h
 # The plugin is a shared object: everything it links must be PIC.
 lib_libslurmvm_la_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS) $(HWLOC_CFLAGS)
