@@ -19,6 +19,11 @@ tests_unit_test_rmtree_SOURCES = tests/unit/test_rmtree.c
 tests_unit_test_rmtree_CFLAGS = $(unit_cflags)
 tests_unit_test_rmtree_LDADD = $(unit_ldadd)
 TESTS += tests/unit/test_rmtree
+check_PROGRAMS += tests/unit/test_jobenv
+tests_unit_test_jobenv_SOURCES = tests/unit/test_jobenv.c
+tests_unit_test_jobenv_CFLAGS = $(unit_cflags)
+tests_unit_test_jobenv_LDADD = $(unit_ldadd)
+TESTS += tests/unit/test_jobenv
 endif
 
 # Scripts run by tests/check, shipped in the tarball.
