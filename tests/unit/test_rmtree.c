@@ -146,20 +146,22 @@ static void test_runs_as_the_user(void **state)
 	make(top, "mine", S_IFREG | 0600, USER_UID, USER_GID);
 	make(top, "roots", S_IFDIR | 0755, 0, 0);
 	sub = open_sub(top, "roots");
-	make(sub, "kept", S_IFREG | 0600, 0, 0);
+	make(sub, "kept\nfake: log line", S_IFREG | 0600, 0, 0);
 	close(sub);
 	close(top);
 
 	assert_int_equal(svm_rmtree(tree), 1);
-	snprintf(path, sizeof(path), "%s/roots/kept", tree);
+	snprintf(path, sizeof(path), "%s/roots/kept\nfake: log line", tree);
 	assert_true(exists(path));
 	snprintf(path, sizeof(path), "%s/mine", tree);
 	assert_false(exists(path));
 	assert_non_null(strstr(errors, "cannot remove "));
-	assert_non_null(strstr(errors, "/job/.../kept: unlink: Permission denied"));
+	/* one line, the name escaped */
+	assert_non_null(strstr(errors, "/job/.../kept\\x0afake: log line: unlink: Permission denied\n"));
+	assert_null(strstr(errors, "\nfake"));
 
 	/* root's own cleanup of this test */
-	snprintf(path, sizeof(path), "%s/roots/kept", tree);
+	snprintf(path, sizeof(path), "%s/roots/kept\nfake: log line", tree);
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/roots", tree);
 	rmdir(path);
