@@ -31,6 +31,10 @@
  * them; past this many the walk gives up. */
 #define MAX_FAILED 4096
 #define MAX_LOGGED 10
+/* looks at an entry that keeps changing under us before giving up on it */
+#define MAX_TRIES 100
+/* scans of one directory (each after one that removed something) */
+#define MAX_PASSES 1000
 /* A child emptying a user's tree is killed after this long: the user can
  * stop it (same uid), or a live FUSE server of theirs could block it. */
 #define CHILD_TIMEOUT_MS (300 * 1000)
@@ -136,6 +140,7 @@ struct level {
 	ino_t ino;
 	char *name;		/* its name in the level above (NULL at the top) */
 	int removed;		/* entries removed in this pass: scan again */
+	int passes;		/* scans so far */
 	int failed;		/* something below stays: keep it */
 };
 
@@ -262,32 +267,43 @@ static void entry(struct walk *w, struct level **lv, size_t *cap, size_t *depth,
 			return;
 		}
 	}
-	if (ent_stat(dfd, name, &e) < 0) {
-		if (errno != ENOENT)
-			fail(w, L, *depth, de->d_ino, name, "stat", errno, errno == ENOTCONN);
-		return;
-	}
-	/* Never cross a mount: a user's FUSE mount dies with their processes
-	 * and its mount point is theirs to clean; root unmounting what users
-	 * mounted is not our business.  It stays, logged, and the epilog
-	 * still succeeds: a user's doing never drains the node. */
-	if (!same_mount(&e, &w->top_ent)) {
-		fail(w, L, *depth, de->d_ino, name, "a mount point, left in place", 0, 1);
-		return;
-	}
-	if (!S_ISDIR(e.mode)) {
-		if (unlinkat(dfd, name, 0) == 0)
-			L->removed++;
-		else if (errno != ENOENT)
-			fail(w, L, *depth, de->d_ino, name, "unlink", errno, errno == EBUSY);
-		return;
-	}
-	fd = open_dir(w, dfd, name, &e);
-	if (fd < 0) {
-		if (errno != ENOENT)
-			fail(w, L, *depth, de->d_ino, name,
-			     errno == ESTALE ? "it changed during removal" : "open", errno == ESTALE ? 0 : errno,
-			     errno == ESTALE || errno == ELOOP || errno == ENOTDIR);
+	/* The user may swap the entry for another between our looks at it
+	 * (a directory for a link, say): look again, a bounded number of
+	 * times; each look removes a link or empties a directory. */
+	for (int tries = 0;; tries++) {
+		if (ent_stat(dfd, name, &e) < 0) {
+			if (errno != ENOENT)
+				fail(w, L, *depth, de->d_ino, name, "stat", errno, errno == ENOTCONN);
+			return;
+		}
+		/* Never cross a mount: a user's FUSE mount dies with their
+		 * processes and its mount point is theirs to clean; root
+		 * unmounting what users mounted is not our business.  It stays,
+		 * logged, and the epilog still succeeds: a user's doing never
+		 * drains the node. */
+		if (!same_mount(&e, &w->top_ent)) {
+			fail(w, L, *depth, de->d_ino, name, "a mount point, left in place", 0, 1);
+			return;
+		}
+		if (!S_ISDIR(e.mode)) {
+			if (unlinkat(dfd, name, 0) == 0)
+				L->removed++;
+			else if (errno == EISDIR && tries < MAX_TRIES)
+				continue;
+			else if (errno != ENOENT)
+				fail(w, L, *depth, de->d_ino, name, "unlink", errno, errno == EBUSY);
+			return;
+		}
+		fd = open_dir(w, dfd, name, &e);
+		if (fd >= 0)
+			break;
+		if (errno == ENOENT)
+			return;
+		if ((errno == ESTALE || errno == ELOOP || errno == ENOTDIR) && tries < MAX_TRIES)
+			continue;
+		fail(w, L, *depth, de->d_ino, name,
+		     errno == ESTALE ? "it changed during removal" : "open", errno == ESTALE ? 0 : errno,
+		     errno == ESTALE || errno == ELOOP || errno == ENOTDIR);
 		return;
 	}
 	if (w->as_root && e.uid != 0) {
@@ -343,6 +359,26 @@ static void entry(struct walk *w, struct level **lv, size_t *cap, size_t *depth,
 	}
 }
 
+/* Removes the emptied directory of L from DFD under its name, if the name
+ * still is that directory (the user may have renamed it meanwhile; then
+ * the caller scans again).  0, or -1 with errno. */
+static int rmdir_same(int dfd, const struct level *L)
+{
+	for (int tries = 0; tries < MAX_TRIES; tries++) {
+		struct ent e;
+
+		if (ent_stat(dfd, L->name, &e) < 0)
+			return errno == ENOENT ? 0 : -1;
+		if (e.dev != L->dev || e.ino != L->ino)
+			continue;
+		if (unlinkat(dfd, L->name, AT_REMOVEDIR) == 0 || errno == ENOENT)
+			return 0;
+		if (errno != ENOTDIR && errno != ENOTEMPTY && errno != EEXIST)
+			return -1;
+	}
+	return 0;
+}
+
 /* The deepest level is done: back to its parent (reopened through ".." if
  * it was closed) and remove it there unless something below stays. */
 static void leave(struct walk *w, struct level *lv, size_t *depth)
@@ -368,10 +404,11 @@ static void leave(struct walk *w, struct level *lv, size_t *depth)
 	if (L->failed) {
 		/* what stays below is logged already */
 		keep(w, P, L->ino, 1);
-	} else if (unlinkat(dirfd(P->d), L->name, AT_REMOVEDIR) == 0) {
-		P->removed++;
-	} else if (errno != ENOENT) {
+	} else if (rmdir_same(dirfd(P->d), L) < 0) {
 		fail(w, P, *depth - 1, L->ino, L->name, "rmdir", errno, errno == EBUSY);
+	} else {
+		/* gone, or renamed by the user: the next scan finds it */
+		P->removed++;
 	}
 	free(L->name);
 	(*depth)--;
@@ -422,7 +459,7 @@ static void walk(struct walk *w, int fd)
 				w->fault = 1;
 			else
 				w->left = 1;
-		} else if (L->removed) {
+		} else if (L->removed && ++L->passes < MAX_PASSES) {
 			/* what a scan sees of entries removed during it is up to
 			 * the file system: scan until nothing more goes */
 			L->removed = 0;

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -130,6 +132,64 @@ static void test_user_tree(void **state)
 	assert_int_equal(lstat(secret, &st), 0);
 	assert_int_equal(st.st_uid, 0);
 	assert_string_equal(errors, "");
+}
+
+/* The user swaps directories d<i> of their tree with links l<i> to root's
+ * directory (holding a root file of the same name as theirs) as fast as
+ * they can during the removal: root's file survives, the tree goes. */
+static void test_swapping_user(void **state)
+{
+	char secret[256], name[32];
+	struct stat st;
+	pid_t pid;
+	int top, sub, status, rc;
+
+	(void)state;
+	NEED_ROOT();
+	snprintf(secret, sizeof(secret), "%s/secret", outside);
+	assert_int_equal(close(open(secret, O_CREAT | O_WRONLY, 0600)), 0);
+	make(AT_FDCWD, tree, S_IFDIR | 0700, USER_UID, USER_GID);
+	top = open_sub(AT_FDCWD, tree);
+	for (int i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "d%d", i);
+		make(top, name, S_IFDIR | 0700, USER_UID, USER_GID);
+		sub = open_sub(top, name);
+		make(sub, "secret", S_IFREG | 0600, USER_UID, USER_GID);
+		for (int f = 0; f < 20; f++) {
+			snprintf(name, sizeof(name), "f%d", f);
+			make(sub, name, S_IFREG | 0600, USER_UID, USER_GID);
+		}
+		close(sub);
+		snprintf(name, sizeof(name), "l%d", i);
+		assert_int_equal(symlinkat(outside, top, name), 0);
+		assert_int_equal(fchownat(top, name, USER_UID, USER_GID, AT_SYMLINK_NOFOLLOW), 0);
+	}
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		time_t end = time(NULL) + 20;
+
+		if (setresgid(USER_GID, USER_GID, USER_GID) < 0 || setresuid(USER_UID, USER_UID, USER_UID) < 0)
+			_exit(2);
+		while (time(NULL) < end && fstat(top, &st) == 0 && st.st_nlink > 0)
+			for (int i = 0; i < 40; i++) {
+				char d[16], l[16];
+
+				snprintf(d, sizeof(d), "d%d", i);
+				snprintf(l, sizeof(l), "l%d", i);
+				renameat2(top, d, top, l, RENAME_EXCHANGE);
+			}
+		_exit(0);
+	}
+	usleep(100 * 1000);
+	rc = svm_rmtree(tree);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(status, 0);
+	close(top);
+	assert_int_equal(lstat(secret, &st), 0);
+	assert_int_equal(st.st_uid, 0);
+	assert_int_equal(rc, 0);
+	assert_false(exists(tree));
 }
 
 /* A root directory inside the user's tree stays: the user could not remove
@@ -310,6 +370,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_user_tree, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_swapping_user, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_runs_as_the_user, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deep, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deep_root, setup, teardown),
