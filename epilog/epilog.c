@@ -24,27 +24,39 @@ int main(void)
 	struct svm_jobdir dir;
 	struct stat st;
 	char conf_path[PATH_MAX], uerr[512];
+	/* The job asked for a guest; otherwise only leftovers of one make it
+	 * ours.  Until we know, nothing about a job fails the epilog: it runs
+	 * after every job of the node. */
+	int vm = getenv("SPANK_VM_IMAGE") != NULL, rc = 0;
 
 	svm_slurmdlog_init("slurm-vm-epilog", getenv("SLURM_CONF"),
 			   getenv("SLURMD_NODENAME"), 0);
-	if (svm_jobenv_read(&env, uerr, sizeof(uerr)) < 0)
-		return 1;
+	if (svm_jobenv_read(&env, uerr, sizeof(uerr)) < 0) {
+		rc = vm;
+		goto out;
+	}
 	svm_slurmdlog_init("slurm-vm-epilog", env.slurm_conf, env.node, env.job);
 	svm_jobenv_config_path(&env, conf_path, sizeof(conf_path));
 	if (svm_config_load(&conf, conf_path, 0) < 0) {
 		/* a job without a guest has nothing to undo: a broken vm.conf
 		 * must not drain the node after every ordinary job */
-		return env.vm ? 1 : 0;
+		rc = vm;
+		goto out;
 	}
-	if (svm_jobdir_init(&dir, &conf, env.job, env.node) < 0)
-		return 1;
+	if (svm_jobdir_init(&dir, &conf, env.job, env.node) < 0) {
+		rc = vm;
+		goto out;
+	}
 	/* A job without a guest left nothing here: stay cheap for it. */
-	if (!env.vm && lstat(dir.state, &st) < 0 && lstat(dir.scratch, &st) < 0)
-		return 0;
+	if (!vm && lstat(dir.state, &st) < 0 && lstat(dir.scratch, &st) < 0)
+		goto out;
 	if (svm_teardown(&conf, &dir, 0) < 0) {
 		svm_error("could not remove everything of job %u on %s", env.job, env.node);
-		return 1;
+		rc = 1;
+		goto out;
 	}
 	svm_verbose("guest of job %u on %s removed", env.job, env.node);
-	return 0;
+out:
+	svm_jobenv_free(&env);
+	return rc;
 }

@@ -25,21 +25,45 @@ static int get_u32(const char *name, uint32_t *out)
 	return 0;
 }
 
-static int get_str(const char *name, char *buf, size_t len, int required)
+/* A copy of the variable NAME in *OUT, "" when it is not set: optional
+ * values of any length, never a reason to fail. */
+static int get_str(const char *name, char **out)
 {
 	const char *v = getenv(name);
 
-	buf[0] = '\0';
-	if (!v) {
-		if (required)
-			svm_error("%s is not set in the prolog environment", name);
-		return required ? -1 : 0;
-	}
-	if (svm_strlcpy(buf, v, len) < 0) {
-		svm_error("%s is longer than %zu bytes", name, len - 1);
+	*out = strdup(v ? v : "");
+	if (!*out) {
+		svm_error("cannot copy %s: out of memory", name);
 		return -1;
 	}
 	return 0;
+}
+
+static int get_node(struct svm_jobenv *env)
+{
+	const char *v = getenv("SLURMD_NODENAME");
+
+	if (!v) {
+		svm_error("SLURMD_NODENAME is not set in the prolog environment");
+		return -1;
+	}
+	if (!svm_node_name_ok(v)) {
+		svm_error("SLURMD_NODENAME is not a usable node name");
+		return -1;
+	}
+	strcpy(env->node, v);	/* svm_node_name_ok: at most 64 bytes */
+	return 0;
+}
+
+void svm_jobenv_free(struct svm_jobenv *env)
+{
+	if (!env)
+		return;
+	free(env->user);
+	free(env->workdir);
+	free(env->nodelist);
+	free(env->slurm_conf);
+	env->user = env->workdir = env->nodelist = env->slurm_conf = NULL;
 }
 
 int svm_jobenv_read(struct svm_jobenv *env, char *user_err, size_t errlen)
@@ -64,18 +88,14 @@ int svm_jobenv_read(struct svm_jobenv *env, char *user_err, size_t errlen)
 	if (get_u32("SLURM_JOB_ID", &env->job) < 0 ||
 	    get_u32("SLURM_JOB_UID", &uid) < 0 ||
 	    get_u32("SLURM_JOB_GID", &gid) < 0 ||
-	    get_str("SLURMD_NODENAME", env->node, sizeof(env->node), 1) < 0 ||
-	    get_str("SLURM_JOB_USER", env->user, sizeof(env->user), 0) < 0 ||
-	    get_str("SLURM_JOB_WORK_DIR", env->workdir, sizeof(env->workdir), 0) < 0 ||
-	    get_str("SLURM_NODELIST", env->nodelist, sizeof(env->nodelist), 0) < 0 ||
-	    get_str("SLURM_CONF", env->slurm_conf, sizeof(env->slurm_conf), 0) < 0)
+	    get_node(env) < 0 ||
+	    get_str("SLURM_JOB_USER", &env->user) < 0 ||
+	    get_str("SLURM_JOB_WORK_DIR", &env->workdir) < 0 ||
+	    get_str("SLURM_NODELIST", &env->nodelist) < 0 ||
+	    get_str("SLURM_CONF", &env->slurm_conf) < 0)
 		return -1;
 	env->uid = (uid_t)uid;
 	env->gid = (gid_t)gid;
-	if (!svm_node_name_ok(env->node)) {
-		svm_error("SLURMD_NODENAME '%s' is not a usable node name", env->node);
-		return -1;
-	}
 	if (!getenv("SPANK_VM_IMAGE"))
 		return 0;
 	env->vm = 1;
@@ -110,9 +130,9 @@ int svm_jobenv_read(struct svm_jobenv *env, char *user_err, size_t errlen)
 
 void svm_jobenv_config_path(const struct svm_jobenv *env, char *buf, size_t len)
 {
-	const char *slash = strrchr(env->slurm_conf, '/');
+	const char *slash = env->slurm_conf ? strrchr(env->slurm_conf, '/') : NULL;
 
-	if (env->slurm_conf[0] == '/' && slash) {
+	if (slash && env->slurm_conf[0] == '/') {
 		int n = snprintf(buf, len, "%.*s/vm.conf", (int)(slash - env->slurm_conf),
 				 env->slurm_conf);
 

@@ -14,11 +14,13 @@ struct svm_jobenv {
 	uint32_t job;
 	uid_t uid;
 	gid_t gid;
-	char user[64];
 	char node[65];
-	char workdir[PATH_MAX];		/* empty if Slurm gave none */
-	char nodelist[4096];		/* the job's nodes, Slurm hostlist */
-	char slurm_conf[PATH_MAX];	/* slurmd's slurm.conf */
+	/* Optional values, any length, "" when unset (never NULL once read);
+	 * freed by svm_jobenv_free. */
+	char *user;
+	char *workdir;
+	char *nodelist;			/* the job's nodes, Slurm hostlist */
+	char *slurm_conf;		/* slurmd's slurm.conf */
 	int vm;				/* the job asked for a guest */
 	struct svm_options opts;	/* SPANK_VM_* parsed */
 };
@@ -29,6 +31,10 @@ struct svm_jobenv {
  * ENV->vm set, so the caller records them for the user instead of failing
  * the node. */
 int svm_jobenv_read(struct svm_jobenv *env, char *user_err, size_t errlen);
+
+/* Frees what svm_jobenv_read allocated (also after it failed); ENV may be
+ * NULL. */
+void svm_jobenv_free(struct svm_jobenv *env);
 
 /* The vm.conf of this node: next to slurmd's slurm.conf, else the built-in
  * default path. */

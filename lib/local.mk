@@ -13,7 +13,8 @@ lib_libslurmvm_la_SOURCES = \
 	lib/netjob.c lib/netjob.h \
 	lib/mounts.c lib/mounts.h \
 	lib/agent_boot.c lib/agent_boot.h \
-	lib/console.c lib/console.h
+	lib/console.c lib/console.h \
+	lib/rmtree.c lib/rmtree.h
 # The plugin is a shared object: everything it links must be PIC.
 lib_libslurmvm_la_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS) $(HWLOC_CFLAGS)
 lib_libslurmvm_la_LIBADD = $(LIBVIRT_LIBS) $(HWLOC_LIBS)

@@ -6,6 +6,7 @@
 #define SVM_TEARDOWN_H
 
 #include "jobdir.h"
+#include "rmtree.h"	/* svm_rmtree(), used on the job directories */
 #include "vmconf.h"
 
 /* Destroys the domain, stops the relay, releases the job's VFs, removes the
@@ -15,10 +16,6 @@
  * when something could not be undone (a node fault). */
 int svm_teardown(const struct svm_config *conf, const struct svm_jobdir *dir,
 		 int keep_state);
-
-/* Removes PATH and everything below it without following symbolic links.
- * A missing PATH is not an error. */
-int svm_rmtree(const char *path);
 
 /* Sends libvirt's own error messages to our log, one line each ("no such
  * domain", the normal case of a teardown run again, is left out). */

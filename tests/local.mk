@@ -29,6 +29,16 @@ tests_unit_test_console_SOURCES = tests/unit/test_console.c
 tests_unit_test_console_CFLAGS = $(unit_cflags)
 tests_unit_test_console_LDADD = $(unit_ldadd)
 TESTS += tests/unit/test_console
+check_PROGRAMS += tests/unit/test_rmtree
+tests_unit_test_rmtree_SOURCES = tests/unit/test_rmtree.c
+tests_unit_test_rmtree_CFLAGS = $(unit_cflags)
+tests_unit_test_rmtree_LDADD = $(unit_ldadd)
+TESTS += tests/unit/test_rmtree
+check_PROGRAMS += tests/unit/test_jobenv
+tests_unit_test_jobenv_SOURCES = tests/unit/test_jobenv.c
+tests_unit_test_jobenv_CFLAGS = $(unit_cflags)
+tests_unit_test_jobenv_LDADD = $(unit_ldadd)
+TESTS += tests/unit/test_jobenv
 endif
 
 # Scripts run by tests/check, shipped in the tarball.
@@ -38,6 +48,7 @@ EXTRA_DIST += tests/check tests/demo tests/install-deps tests/valgrind-wrap test
 	tests/e2e/lib.sh tests/e2e/pty-drive tests/e2e/test_plugin.sh \
 	tests/e2e/test_vm.sh tests/e2e/test_jobs.sh tests/e2e/test_mpi.sh tests/e2e/disk/test_distro.sh \
 	tests/image/boot-test tests/image/boot-distro \
+	tests/e2e/test_attack_teardown.sh \
 	tests/mpi/mpi_hello.c tests/mpi/mpi_abort.c tests/mpi/mpi_bench.c \
 	bench/mpi-bench \
 	bench/mpi-finalize-race bench/plugin-overhead bench/boot-phases \
