@@ -8,7 +8,7 @@ lib_libslurmvm_la_SOURCES += \
 	lib/domain_xml.c lib/domain_xml.h
 
 bin_PROGRAMS += cli/slurm-vm
-cli_slurm_vm_SOURCES = cli/slurm-vm.c lib/netpeers.c lib/netpeers.h
+cli_slurm_vm_SOURCES = cli/slurm-vm.c cli/prepare.c cli/prepare.h lib/netpeers.c lib/netpeers.h
 cli_slurm_vm_CFLAGS = $(AM_CFLAGS) $(HWLOC_CFLAGS)
 cli_slurm_vm_LDADD = lib/libslurmvm.la $(SLURM_LIBS)
 
@@ -38,6 +38,12 @@ tests_unit_test_domain_xml_SOURCES = tests/unit/test_domain_xml.c
 tests_unit_test_domain_xml_CFLAGS = $(svm_xml_test_cflags)
 tests_unit_test_domain_xml_LDADD = $(svm_xml_test_ldadd)
 TESTS += tests/unit/test_domain_xml
+check_PROGRAMS += tests/unit/test_prepare
+tests_unit_test_prepare_SOURCES = tests/unit/test_prepare.c cli/prepare.c cli/prepare.h
+tests_unit_test_prepare_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cli
+tests_unit_test_prepare_CFLAGS = $(svm_xml_test_cflags)
+tests_unit_test_prepare_LDADD = $(svm_xml_test_ldadd)
+TESTS += tests/unit/test_prepare
 endif
 EXTRA_DIST += tests/topologies/README.md \
 	tests/topologies/16amd64-8n2c-cpusets.xml \

@@ -20,6 +20,7 @@
 #include "netpeers.h"
 #include "options.h"
 #include "parse.h"
+#include "prepare.h"
 #include "topology.h"
 #include "vmconf.h"
 
@@ -50,6 +51,12 @@ static const char usage_text[] =
 	"      node NAME of the job's Slurm node list LIST.  --addr gives a node's\n"
 	"      underlay address instead of resolving it (overlay_resolve).  Prints\n"
 	"      the guest MTU after up.\n"
+	"  slurm-vm image prepare [--agent PATH] [--force] [--verbose] [--config FILE] IN OUT\n"
+	"      Write OUT, a new qcow2 copy of the Linux image IN with the guest agent\n"
+	"      installed and started at boot (for images whose systemd is older than\n"
+	"      256, or that have none).  Run it as yourself; IN is only read.  The\n"
+	"      agent is <libexec_dir>/slurm-vm-agent unless --agent PATH; an existing\n"
+	"      OUT is replaced only with --force.  Needs libguestfs (virt-customize).\n"
 	"  slurm-vm --help | --version\n"
 	"\n"
 	"Settings not given come from the config (default " SVM_DEFAULT_CONFIG ").\n"
@@ -89,6 +96,45 @@ static int parse_id(const char *s, uint64_t max, uint64_t *out)
 	return svm_parse_u64(s, 0, max, out);
 }
 
+static int cmd_image_prepare(int argc, char **argv)
+{
+	enum { O_AGENT = 256, O_FORCE, O_VERBOSE };
+	static const struct option longopts[] = {
+		{ "agent", required_argument, NULL, O_AGENT },
+		{ "force", no_argument, NULL, O_FORCE },
+		{ "verbose", no_argument, NULL, O_VERBOSE },
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct svm_prepare_args a = { 0 };
+	struct svm_config conf;
+	const char *config = NULL;
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":c:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_AGENT: a.agent = optarg; break;
+		case O_FORCE: a.force = 1; break;
+		case O_VERBOSE: a.verbose = 1; break;
+		case 'c': config = optarg; break;
+		case 'h': fputs(usage_text, stdout); return 0;
+		default: return bad_option(c, argv);
+		}
+	}
+	if (optind + 2 != argc)
+		return usage_error("%s", "image prepare takes IN and OUT");
+	a.in = argv[optind];
+	a.out = argv[optind + 1];
+	if (!a.in[0] || !a.out[0])
+		return usage_error("%s", "image prepare: IN and OUT must not be empty");
+	if (load_config(config, &conf) < 0)
+		return 1;
+	return svm_prepare(&a, &conf) < 0 ? 1 : 0;
+}
+
 static int cmd_image(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -102,6 +148,8 @@ static int cmd_image(int argc, char **argv)
 	char err[1024];
 	int c;
 
+	if (argc > 1 && !strcmp(argv[1], "prepare"))
+		return cmd_image_prepare(argc - 1, argv + 1);
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":c:h", longopts, NULL)) != -1) {
@@ -112,7 +160,7 @@ static int cmd_image(int argc, char **argv)
 		}
 	}
 	if (optind >= argc || strcmp(argv[optind], "check"))
-		return usage_error("%s", "expected: image check FILE");
+		return usage_error("%s", "expected: image check FILE, or image prepare IN OUT");
 	if (optind + 2 != argc)
 		return usage_error("%s", "image check takes one FILE");
 	if (load_config(config, &conf) < 0)

@@ -26,19 +26,22 @@ static const char mount_unit[] =
 	"Where=" SVM_AGENT_MEDIUM_MOUNT "\n"
 	"Options=ro,nosuid,nodev\n";
 
+/* The service, for the medium's agent and for one installed in the image
+ * (slurm-vm image prepare): %1$s what it runs, %2$s where that comes from,
+ * %3$s the directory it lives in, %4$s the port. */
 static const char service_fmt[] =
 	"[Unit]\n"
-	"Description=slurm-vm guest agent (the host's, from its medium)\n"
+	"Description=slurm-vm guest agent (%2$s)\n"
 	"DefaultDependencies=no\n"
 	"ConditionPathExists=!/etc/initrd-release\n"
-	"RequiresMountsFor=" SVM_AGENT_MEDIUM_MOUNT "\n"
+	"RequiresMountsFor=%3$s\n"
 	"After=local-fs.target systemd-udevd.service systemd-udev-trigger.service\n"
 	"Conflicts=shutdown.target\n"
 	"Before=shutdown.target\n"
 	"StartLimitIntervalSec=0\n"
 	"\n"
 	"[Service]\n"
-	"ExecStart=" SVM_AGENT_MEDIUM_MOUNT "/slurm-vm-agent --port /dev/virtio-ports/%s\n"
+	"ExecStart=%1$s --port /dev/virtio-ports/%4$s\n"
 	"Restart=always\n"
 	"RestartSec=1\n";
 
@@ -86,6 +89,36 @@ int svm_base64(const void *data, size_t len, char *out, size_t outlen)
 	return 0;
 }
 
+int svm_agent_exec_path_ok(const char *path)
+{
+	size_t n = path ? strlen(path) : 0;
+
+	/* no '%' (a systemd specifier), no space or quote (ExecStart splits
+	 * and unquotes), no "//" or "/./" games, not the root */
+	return n > 1 && n < 256 && path[0] == '/' && path[n - 1] != '/' &&
+	       strspn(path, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/+") == n &&
+	       !strstr(path, "//") && !strstr(path, "/./") && !strstr(path, "/../");
+}
+
+int svm_agent_service_unit(const char *port, const char *exec_path, char *buf, size_t len)
+{
+	const char *slash;
+	char dir[256];
+	int n;
+
+	if (!svm_agent_port_ok(port) || !svm_agent_exec_path_ok(exec_path))
+		return -1;
+	slash = strrchr(exec_path, '/');
+	if (slash == exec_path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - exec_path), exec_path);
+	n = snprintf(buf, len, service_fmt, exec_path,
+		     !strcmp(dir, SVM_AGENT_MEDIUM_MOUNT) ? "the host's, from its medium" : "installed in the image",
+		     dir, port);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
 int svm_agent_boot_unit(const char *port, const char *name, char *buf, size_t len)
 {
 	int n;
@@ -95,7 +128,7 @@ int svm_agent_boot_unit(const char *port, const char *name, char *buf, size_t le
 	if (!strcmp(name, cred_names[0]))
 		n = snprintf(buf, len, "%s", mount_unit);
 	else if (!strcmp(name, cred_names[1]))
-		n = snprintf(buf, len, service_fmt, port);
+		return svm_agent_service_unit(port, SVM_AGENT_MEDIUM_MOUNT "/slurm-vm-agent", buf, len);
 	else if (!strcmp(name, cred_names[2]))
 		n = snprintf(buf, len, "%s", dropin);
 	else

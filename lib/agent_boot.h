@@ -31,6 +31,18 @@
  * file: letters, digits, '.', '_', '-', at most 63 bytes. */
 int svm_agent_port_ok(const char *port);
 
+/* 1 if PATH can be a unit's ExecStart program: absolute, at most 255
+ * bytes of letters, digits and "._-/+", no "//", "/./" or "/../". */
+int svm_agent_exec_path_ok(const char *path);
+
+/* The text of slurm-vm-agent.service, which runs EXEC_PATH on the
+ * virtio-serial PORT (/dev/virtio-ports/PORT) early at boot and restarts
+ * it: the credential unit runs the medium's agent, slurm-vm image prepare
+ * installs one running the agent it put in the image.  Fills BUF
+ * (NUL-terminated); 0, or -1 for a PORT or EXEC_PATH that cannot go into
+ * a unit, or when BUF is too small. */
+int svm_agent_service_unit(const char *port, const char *exec_path, char *buf, size_t len);
+
 /* Writes the <entry> lines of the OEM strings that make systemd 256+
  * start the agent on PORT, indented for <oemStrings>.  0, or -1 after
  * logging (a port name that cannot go into a unit). */

@@ -131,6 +131,64 @@ static void test_oem_entries(void **state)
 	free(text);
 }
 
+/* One generator for both units: the credential one (medium's agent) and
+ * the one slurm-vm image prepare installs (the agent in the image); they
+ * differ only in what they run and where it lives. */
+static void test_service_unit(void **state)
+{
+	char cred[2048], inst[2048], want[2048];
+	const char *p, *q;
+
+	(void)state;
+	assert_int_equal(svm_agent_service_unit("org.slurm-vm.agent.0", "/usr/local/sbin/slurm-vm-agent",
+						inst, sizeof(inst)), 0);
+	assert_non_null(strstr(inst, "\nExecStart=/usr/local/sbin/slurm-vm-agent --port "
+				     "/dev/virtio-ports/org.slurm-vm.agent.0\n"));
+	assert_non_null(strstr(inst, "\nRequiresMountsFor=/usr/local/sbin\n"));
+	assert_non_null(strstr(inst, "\nDescription=slurm-vm guest agent (installed in the image)\n"));
+	assert_null(strstr(inst, SVM_AGENT_MEDIUM_MOUNT));
+	assert_non_null(strstr(inst, "\nRestart=always\n"));
+	assert_non_null(strstr(inst, "\nDefaultDependencies=no\n"));
+
+	/* the credential unit is the same generator on the medium's path */
+	assert_int_equal(svm_agent_boot_unit("org.slurm-vm.agent.0", "systemd.extra-unit.slurm-vm-agent.service",
+					     cred, sizeof(cred)), 0);
+	assert_int_equal(svm_agent_service_unit("org.slurm-vm.agent.0", SVM_AGENT_MEDIUM_MOUNT "/slurm-vm-agent",
+						want, sizeof(want)), 0);
+	assert_string_equal(cred, want);
+	assert_non_null(strstr(cred, "\nRequiresMountsFor=" SVM_AGENT_MEDIUM_MOUNT "\n"));
+	assert_non_null(strstr(cred, "(the host's, from its medium)"));
+	/* line by line, the two differ only in Description, RequiresMountsFor
+	 * and ExecStart */
+	for (p = cred, q = inst; *p && *q;) {
+		size_t lp = strcspn(p, "\n"), lq = strcspn(q, "\n");
+
+		if (strncmp(p, "Description=", 12) && strncmp(p, "RequiresMountsFor=", 18) &&
+		    strncmp(p, "ExecStart=", 10)) {
+			assert_int_equal(lp, lq);
+			assert_memory_equal(p, q, lp);
+		}
+		p += lp + (p[lp] == '\n');
+		q += lq + (q[lq] == '\n');
+	}
+	assert_int_equal(*p, '\0');
+	assert_int_equal(*q, '\0');
+
+	/* a path that would break the unit is refused */
+	assert_int_equal(svm_agent_service_unit("p1", "relative/agent", inst, sizeof(inst)), -1);
+	assert_int_equal(svm_agent_service_unit("p1", "/usr/bin/a b", inst, sizeof(inst)), -1);
+	assert_int_equal(svm_agent_service_unit("p1", "/usr/bin/%n", inst, sizeof(inst)), -1);
+	assert_int_equal(svm_agent_service_unit("p1", "/usr/bin/a\nExecStartPre=/bin/sh", inst, sizeof(inst)), -1);
+	assert_int_equal(svm_agent_service_unit("p1", "/usr/bin/", inst, sizeof(inst)), -1);
+	assert_int_equal(svm_agent_service_unit("p1", "/usr/../bin/a", inst, sizeof(inst)), -1);
+	assert_int_equal(svm_agent_service_unit("p 1", "/usr/bin/a", inst, sizeof(inst)), -1);
+	assert_int_equal(svm_agent_service_unit("p1", NULL, inst, sizeof(inst)), -1);
+	/* and a buffer too small */
+	assert_int_equal(svm_agent_service_unit("p1", "/usr/bin/a", inst, 100), -1);
+	assert_int_equal(svm_agent_service_unit("p1", "/a", inst, sizeof(inst)), 0);
+	assert_non_null(strstr(inst, "\nRequiresMountsFor=/\n"));
+}
+
 static void test_config_medium(void **state)
 {
 	struct svm_config c;
@@ -156,6 +214,7 @@ int main(void)
 		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_port_names),
 		cmocka_unit_test(test_oem_entries),
+		cmocka_unit_test(test_service_unit),
 		cmocka_unit_test(test_config_medium),
 	};
 
