@@ -73,4 +73,21 @@ expect_eq "the cancelled job left no runtime or scratch entry" \
 	"$(ls "$SVM_CLUSTER_DIR/vmrun" "$SVM_CLUSTER_DIR/scratch" 2>/dev/null | grep "^$job\\." || true)" ""
 expect_nodes_idle "the nodes are idle after the cancel"
 
+# ---- an image whose systemd is older than 256 (Debian 12, systemd 252):
+# the user prepares it once, then it runs like the other one
+OLD=${SVM_PREPARE_IMAGE:-/var/tmp/svm-prepare-bookworm/bookworm.qcow2}
+if [ -r "$OLD" ]; then
+	svm_run sh -c "cd '$WORK' && '$SVM_BUILD_DIR/cli/slurm-vm' image prepare --config '$SVM_CLUSTER_DIR/etc/vm.conf' --agent '$SVM_BUILD_DIR/images/agent/slurm-vm-agent' '$OLD' '$WORK/bookworm-svm.qcow2'"
+	expect_rc "slurm-vm image prepare makes a Debian 12 image ready" 0
+	expect_match "and says how long it took" "$ERR$OUT" "prepared .*bookworm-svm.qcow2 in [0-9]+ s"
+	svm_run sh -c "cd '$WORK' && srun -N2 -n2 --vm-image='$WORK/bookworm-svm.qcow2' sh -c '. /etc/os-release; echo \$(hostname) \$VERSION_CODENAME \$(id -u) \$(pwd); exit 3'"
+	expect_rc "a task in the prepared image returns its exit code" 3
+	expect_eq "tasks ran in both prepared Debian 12 guests, as the user, in the working directory" \
+		"$(printf '%s\n' "$OUT" | sort)" "n1 bookworm $uid $WORK
+n2 bookworm $uid $WORK"
+else
+	svm_fail "the Debian 12 image for image prepare exists" "$OLD is missing (images/build-distro-image --release bookworm)"
+fi
+expect_nodes_idle "the nodes are idle at the end"
+
 svm_e2e_summary
