@@ -1,23 +1,16 @@
-# Topology, domain XML, image checks, InfiniBand: library parts, the
-# slurm-vm admin command, their unit tests, golden files and fuzz target.
-lib_libslurmvm_la_SOURCES += \
-	lib/cpulist.c lib/cpulist.h \
-	lib/topology.c lib/topology.h \
-	lib/ib.c lib/ib.h \
-	lib/image.c lib/image.h \
-	lib/domain_xml.c lib/domain_xml.h
-
+# The slurm-vm admin command, the unit tests of the node layer (topology,
+# domain XML, image checks, InfiniBand), golden files and fuzz target.
 bin_PROGRAMS += cli/slurm-vm
 cli_slurm_vm_SOURCES = cli/slurm-vm.c cli/prepare.c cli/prepare.h lib/netpeers.c lib/netpeers.h
 cli_slurm_vm_CFLAGS = $(AM_CFLAGS) $(HWLOC_CFLAGS)
-cli_slurm_vm_LDADD = lib/libslurmvm.la $(SLURM_LIBS)
+cli_slurm_vm_LDADD = $(svm_node_libs) $(SLURM_LIBS)
 
 # Unit tests; SVM_SRCDIR finds tests/topologies and tests/golden (also in
 # make distcheck, where the source tree is read-only).
 if HAVE_CMOCKA
 svm_xml_test_cflags = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(HWLOC_CFLAGS) $(LIBVIRT_CFLAGS) \
 	-DSVM_SRCDIR='"$(abs_top_srcdir)"'
-svm_xml_test_ldadd = lib/libslurmvm.la $(CMOCKA_LIBS) $(HWLOC_LIBS) $(LIBVIRT_LIBS)
+svm_xml_test_ldadd = $(svm_node_libs) $(CMOCKA_LIBS) $(HWLOC_LIBS) $(LIBVIRT_LIBS)
 check_PROGRAMS += tests/unit/test_topology
 tests_unit_test_topology_SOURCES = tests/unit/test_topology.c
 tests_unit_test_topology_CFLAGS = $(svm_xml_test_cflags)
@@ -62,6 +55,7 @@ EXTRA_DIST += tests/xml/cli-test tests/xml/validate-libvirtd tests/xml/regen \
 	tests/golden/16amd64-8n2c-cpusets-hp2M-ibnone.xml \
 	tests/golden/16amd64-8n2c-cpusets-hpnone-ibnone.xml \
 	tests/golden/16em64t-4s2c2t-features.xml \
+	tests/golden/16em64t-4s2c2t-agent-medium.xml \
 	tests/golden/16em64t-4s2c2t-hp2M-ibnone.xml \
 	tests/golden/16em64t-4s2c2t-hpnone-ibnone.xml \
 	tests/golden/16intel64-manyVFs-hp2M-ibnone.xml \

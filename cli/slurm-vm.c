@@ -17,6 +17,7 @@
 #include "image.h"
 #include "jobdir.h"
 #include "log.h"
+#include "netjob.h"
 #include "netpeers.h"
 #include "options.h"
 #include "parse.h"

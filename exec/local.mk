@@ -1,16 +1,15 @@
 # Host side of the guest agent: slurm-vm-exec (one per task) and
-# slurm-vm-relay (one per guest), plus the protocol code they share with the
-# agent, which goes into libslurmvm.
-lib_libslurmvm_la_SOURCES += lib/agent_proto.c lib/agent_proto.h
+# slurm-vm-relay (one per guest), on the protocol library they share with
+# the agent.
 
 pkglibexec_PROGRAMS += exec/slurm-vm-exec exec/slurm-vm-relay
 exec_hostio = exec/hostio.c exec/hostio.h
 exec_slurm_vm_exec_SOURCES = exec/exec.c $(exec_hostio)
-exec_slurm_vm_exec_LDADD = lib/libslurmvm.la
+exec_slurm_vm_exec_LDADD = $(svm_proto_libs)
 # Started once per task: do not load libvirt and friends for nothing.
 exec_slurm_vm_exec_LDFLAGS = -Wl,--as-needed
 exec_slurm_vm_relay_SOURCES = exec/relay.c $(exec_hostio)
-exec_slurm_vm_relay_LDADD = lib/libslurmvm.la
+exec_slurm_vm_relay_LDADD = $(svm_proto_libs)
 exec_slurm_vm_relay_LDFLAGS = -Wl,--as-needed
 
 # Protocol unit tests.
@@ -18,7 +17,7 @@ if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_agent_proto
 tests_unit_test_agent_proto_SOURCES = tests/unit/test_agent_proto.c
 tests_unit_test_agent_proto_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
-tests_unit_test_agent_proto_LDADD = lib/libslurmvm.la $(CMOCKA_LIBS)
+tests_unit_test_agent_proto_LDADD = $(svm_proto_libs) $(CMOCKA_LIBS)
 TESTS += tests/unit/test_agent_proto
 endif
 

@@ -35,25 +35,6 @@ struct share {
 	int readonly;
 };
 
-int svm_domain_name(uint32_t job, const char *node, char *buf, size_t len)
-{
-	if (!node || !svm_node_name_ok(node)) {
-		svm_error("node name '%s' is not a plain host name (letters, digits, '.', '_', '-')",
-			  node ? node : "");
-		return -1;
-	}
-	if (snprintf(buf, len, "svm-%" PRIu32 "-%s", job, node) >= (int)len) {
-		svm_error("domain name for job %" PRIu32 " on %s is too long", job, node);
-		return -1;
-	}
-	return 0;
-}
-
-void svm_guest_ip(unsigned node_index, char *buf, size_t len)
-{
-	snprintf(buf, len, "169.254.%u.%u/16", 1 + node_index / 254 % 254, 1 + node_index % 254);
-}
-
 void svm_share_tag(unsigned index, const char *path, char *buf, size_t len)
 {
 	uint32_t h = 2166136261u;	/* FNV-1a */

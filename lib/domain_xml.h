@@ -74,20 +74,12 @@ struct svm_job {
 char *svm_domain_xml(const struct svm_topology *topo, const struct svm_config *conf,
 		     const struct svm_job *job);
 
-/* "svm-JOB-NODE" into BUF.  0, or -1 after logging (bad node name). */
-int svm_domain_name(uint32_t job, const char *node, char *buf, size_t len);
-
 /* Memory of each cell in MiB for a guest of MEM_MIB MiB on pages of
  * PAGE_MIB MiB: proportional to the cells' PUs, whole pages, every cell at
  * least one page, the total MEM_MIB rounded down to whole pages.  OUT has
  * topo->n_cells entries.  0, or -1 after logging when MEM_MIB is too small. */
 int svm_split_memory(const struct svm_topology *topo, uint64_t mem_mib,
 		     uint64_t page_mib, uint64_t *out);
-
-/* The job network address of the guest of the job's node number INDEX:
- * link-local 169.254.0.0/16, one address per node.  Each job has its own
- * network segment, so every job can use the same plan. */
-void svm_guest_ip(unsigned node_index, char *buf, size_t len);
 
 /* The 9p tag of share number INDEX with guest path PATH: "svmI-HHHHHHHH". */
 void svm_share_tag(unsigned index, const char *path, char *buf, size_t len);

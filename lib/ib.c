@@ -13,7 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "domain_xml.h"
 #include "ib.h"
 #include "jobdir.h"
 #include "log.h"

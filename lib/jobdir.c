@@ -7,7 +7,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "domain_xml.h"
 #include "jobdir.h"
 #include "log.h"
 
@@ -121,14 +120,15 @@ int svm_outcome_read(const struct svm_jobdir *dir, char *msg, size_t len)
 	return 0;
 }
 
-int svm_bridge_name(const struct svm_config *conf, uint32_t job, char *buf, size_t len)
+int svm_domain_name(uint32_t job, const char *node, char *buf, size_t len)
 {
-	/* hex: every 32-bit job id fits IFNAMSIZ (16 with the NUL) behind a
-	 * prefix of up to 6 characters, which the config enforces */
-	int n = snprintf(buf, len, "%s%" PRIx32, conf->network_name, job);
-
-	if (n < 0 || (size_t)n >= len || n > 15) {
-		svm_error("bridge name %s%" PRIx32 " is longer than 15 characters", conf->network_name, job);
+	if (!node || !svm_node_name_ok(node)) {
+		svm_error("node name '%s' is not a plain host name (letters, digits, '.', '_', '-')",
+			  node ? node : "");
+		return -1;
+	}
+	if (snprintf(buf, len, "svm-%" PRIu32 "-%s", job, node) >= (int)len) {
+		svm_error("domain name for job %" PRIu32 " on %s is too long", job, node);
 		return -1;
 	}
 	return 0;

@@ -51,8 +51,7 @@ int svm_outcome_write(const struct svm_jobdir *dir, const char *msg);
  * (MSG holds its one-line reason), -1 when there is no outcome. */
 int svm_outcome_read(const struct svm_jobdir *dir, char *msg, size_t len);
 
-/* The job network's bridge on this host: network_name + job id in hex
- * ("svm2a" for job 42).  0, or -1 after logging. */
-int svm_bridge_name(const struct svm_config *conf, uint32_t job, char *buf, size_t len);
+/* "svm-JOB-NODE" into BUF.  0, or -1 after logging (bad node name). */
+int svm_domain_name(uint32_t job, const char *node, char *buf, size_t len);
 
 #endif

@@ -1,20 +1,46 @@
-# libslurmvm: code shared by the plugin, prolog, epilog and CLI.
-noinst_LTLIBRARIES += lib/libslurmvm.la
-lib_libslurmvm_la_SOURCES = \
+# lib/: code shared by the programs, in three layers with no loops
+# (tests/layers checks it).  Each layer lists its own sources.
+#
+#   libsvmcore   libc only: names and paths of a job (jobdir), options, the
+#                site config (vmconf), the request from submit to prolog
+#                (jobenv), image checks, mounts, logging, the agent's boot
+#                units and console hints.  Linked by the plugin, which every
+#                srun, sbatch and slurmstepd loads: it must stay small.
+#   libsvmnode   hwloc and libvirt: topology, CPU lists, InfiniBand, domain
+#                XML, the job network, spawning helpers, tree removal,
+#                teardown.  For the prolog, epilog and CLI.  Uses core.
+#   libsvmproto  the agent protocol, shared by exec, relay and the agent.
+noinst_LTLIBRARIES += lib/libsvmcore.la lib/libsvmnode.la lib/libsvmproto.la
+
+lib_libsvmcore_la_SOURCES = \
 	lib/log.c lib/log.h \
 	lib/parse.c lib/parse.h \
 	lib/options.c lib/options.h \
 	lib/vmconf.c lib/vmconf.h \
 	lib/jobdir.c lib/jobdir.h \
-	lib/spawn.c lib/spawn.h \
 	lib/jobenv.c lib/jobenv.h \
 	lib/slurmdlog.c lib/slurmdlog.h \
-	lib/teardown.c lib/teardown.h \
-	lib/netjob.c lib/netjob.h \
+	lib/image.c lib/image.h \
 	lib/mounts.c lib/mounts.h \
 	lib/agent_boot.c lib/agent_boot.h \
-	lib/console.c lib/console.h \
-	lib/rmtree.c lib/rmtree.h
-# The plugin is a shared object: everything it links must be PIC.
-lib_libslurmvm_la_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS) $(HWLOC_CFLAGS)
-lib_libslurmvm_la_LIBADD = $(LIBVIRT_LIBS) $(HWLOC_LIBS)
+	lib/console.c lib/console.h
+
+lib_libsvmnode_la_SOURCES = \
+	lib/cpulist.c lib/cpulist.h \
+	lib/topology.c lib/topology.h \
+	lib/ib.c lib/ib.h \
+	lib/domain_xml.c lib/domain_xml.h \
+	lib/netjob.c lib/netjob.h \
+	lib/spawn.c lib/spawn.h \
+	lib/rmtree.c lib/rmtree.h \
+	lib/teardown.c lib/teardown.h
+lib_libsvmnode_la_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS) $(HWLOC_CFLAGS)
+# (the programs link core after node: svm_node_libs)
+lib_libsvmnode_la_LIBADD = $(LIBVIRT_LIBS) $(HWLOC_LIBS)
+
+lib_libsvmproto_la_SOURCES = lib/agent_proto.c lib/agent_proto.h
+
+# What the programs link, by layer.
+svm_core_libs = lib/libsvmcore.la
+svm_node_libs = lib/libsvmnode.la lib/libsvmcore.la
+svm_proto_libs = lib/libsvmproto.la lib/libsvmcore.la

@@ -24,7 +24,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "domain_xml.h"
 #include "jobdir.h"
 #include "log.h"
 #include "netjob.h"
@@ -462,4 +461,22 @@ int svm_netjob_down(const struct svm_config *conf, uint32_t job)
 	if (d)
 		svm_verbose("removed the job network %s", br);
 	return 0;
+}
+
+int svm_bridge_name(const struct svm_config *conf, uint32_t job, char *buf, size_t len)
+{
+	/* hex: every 32-bit job id fits IFNAMSIZ (16 with the NUL) behind a
+	 * prefix of up to 6 characters, which the config enforces */
+	int n = snprintf(buf, len, "%s%" PRIx32, conf->network_name, job);
+
+	if (n < 0 || (size_t)n >= len || n > 15) {
+		svm_error("bridge name %s%" PRIx32 " is longer than 15 characters", conf->network_name, job);
+		return -1;
+	}
+	return 0;
+}
+
+void svm_guest_ip(unsigned node_index, char *buf, size_t len)
+{
+	snprintf(buf, len, "169.254.%u.%u/16", 1 + node_index / 254 % 254, 1 + node_index % 254);
 }

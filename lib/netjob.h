@@ -33,6 +33,15 @@ struct svm_peer {
 	struct in_addr addr;
 };
 
+/* The job network's bridge on this host: network_name + job id in hex
+ * ("svm2a" for job 42).  0, or -1 after logging. */
+int svm_bridge_name(const struct svm_config *conf, uint32_t job, char *buf, size_t len);
+
+/* The job network address of the guest of the job's node number INDEX:
+ * link-local 169.254.0.0/16, one address per node.  Each job has its own
+ * network segment, so every job can use the same plan. */
+void svm_guest_ip(unsigned node_index, char *buf, size_t len);
+
 /* The VNI of JOB: (job + overlay_vni_offset) mod 2^24. */
 uint32_t svm_netjob_vni(const struct svm_config *conf, uint32_t job);
 

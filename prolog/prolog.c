@@ -34,6 +34,7 @@
 #include "jobenv.h"
 #include "log.h"
 #include "mounts.h"
+#include "netjob.h"
 #include "netpeers.h"
 #include "parse.h"
 #include "prolog.h"

@@ -6,7 +6,7 @@ spank_spank_vm_la_SOURCES = \
 	spank/args.c \
 	spank/submit.c \
 	spank/remote.c
-spank_spank_vm_la_LIBADD = lib/libslurmvm.la
+spank_spank_vm_la_LIBADD = $(svm_core_libs)
 # Export only the SPANK interface: the plugin shares a process with Slurm.
 spank_spank_vm_la_LDFLAGS = -module -avoid-version -shared \
 	-export-symbols-regex '^(plugin_|slurm_spank_|spank_options)'

@@ -1,7 +1,7 @@
 # Unit tests (cmocka), run by `make check`.
 if HAVE_CMOCKA
 unit_cflags = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
-unit_ldadd = lib/libslurmvm.la $(CMOCKA_LIBS)
+unit_ldadd = $(svm_node_libs) $(CMOCKA_LIBS)
 
 check_PROGRAMS += tests/unit/test_parse tests/unit/test_vmconf tests/unit/test_options
 tests_unit_test_parse_SOURCES = tests/unit/test_parse.c
@@ -40,6 +40,11 @@ tests_unit_test_jobenv_CFLAGS = $(unit_cflags)
 tests_unit_test_jobenv_LDADD = $(unit_ldadd)
 TESTS += tests/unit/test_jobenv
 endif
+
+# lib/ in layers with no loops, and a plugin without libvirt or hwloc
+# (needs the built objects: runs after them in make check).
+TESTS += tests/layers
+EXTRA_DIST += tests/layers
 
 # Scripts run by tests/check, shipped in the tarball.
 EXTRA_DIST += tests/check tests/demo tests/install-deps tests/valgrind-wrap tests/lib/test-user \

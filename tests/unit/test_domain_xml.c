@@ -27,6 +27,7 @@
 #include "jobdir.h"
 #include "ib.h"
 #include "log.h"
+#include "netjob.h"
 #include "topology.h"
 #include "vmconf.h"
 
