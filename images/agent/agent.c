@@ -1318,27 +1318,9 @@ static void usage(FILE *f)
 		"  --verbose           log sessions and errors to stderr\n"
 		"  --configure         apply the slurmvm.* settings (SMBIOS OEM strings, kernel\n"
 		"                      command line) before answering: host name, job network\n"
-		"                      address, 9p shares (default with --port, unless\n"
-		"                      the kernel command line has slurmvm.* words)\n"
+		"                      address, 9p shares (default with --port)\n"
 		"  --no-configure      do not\n"
 		"  --show-config       print the settings found and exit\n");
-}
-
-/* 1 if /proc/cmdline has slurmvm.* words: the image's init applies them. */
-static int cmdline_has_config(void)
-{
-	char buf[4096];
-	ssize_t n;
-	int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	return strstr(buf, " slurmvm.") != NULL || strncmp(buf, "slurmvm.", 8) == 0;
 }
 
 int main(int argc, char **argv)
@@ -1391,13 +1373,11 @@ int main(int argc, char **argv)
 		;
 	if (fd > 2)
 		close(fd);
-	/* By default only when the kernel command line carries no slurmvm.*
-	 * words: with direct boot the image's init applies them (the test
-	 * image's rcS does) and owns that configuration.  (The MPI hang once
-	 * suspected of coming from applying them twice is MPICH 4.0.2's
-	 * finalize over UCX TCP, natively too: see README, Limitations.) */
-	if (show || configure == 1 ||
-	    (configure < 0 && ag.mode == MODE_PORT && !cmdline_has_config())) {
+	/* By default with --port, whatever the boot: the agent is the one
+	 * place that configures a guest (host name, job network address,
+	 * shares), from the SMBIOS OEM strings and the kernel command line,
+	 * so every image gets the same setup and the tests exercise it. */
+	if (show || configure == 1 || (configure < 0 && ag.mode == MODE_PORT)) {
 		/* Before READY: a task must find its host name, network and
 		 * working directory in place (the guest config is static). */
 		static struct svm_gc gc;
