@@ -42,6 +42,7 @@ struct svm_config {
 	char initrd[PATH_MAX];
 	char kernel_cmdline[1024];
 	unsigned boot_timeout;		/* seconds */
+	unsigned check_timeout;		/* seconds for the as-user checks */
 	enum svm_network network;
 	char network_name[64];		/* libvirt network, or bridge name prefix */
 	struct svm_pathlist shared_paths;

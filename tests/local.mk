@@ -14,6 +14,12 @@ tests_unit_test_options_SOURCES = tests/unit/test_options.c
 tests_unit_test_options_CFLAGS = $(unit_cflags)
 tests_unit_test_options_LDADD = $(unit_ldadd)
 TESTS += tests/unit/test_parse tests/unit/test_vmconf tests/unit/test_options
+# the as-user checks of the request and the child that runs them
+check_PROGRAMS += tests/unit/test_usercheck
+tests_unit_test_usercheck_SOURCES = tests/unit/test_usercheck.c
+tests_unit_test_usercheck_CFLAGS = $(unit_cflags)
+tests_unit_test_usercheck_LDADD = $(unit_ldadd)
+TESTS += tests/unit/test_usercheck
 endif
 
 # Scripts run by tests/check, shipped in the tarball.
