@@ -593,6 +593,22 @@ static void test_parser_bounds(void **state)
 	/* the refcount table past the end */
 	assert_int_equal(svm_qcow2_check("x", h, sizeof(h), 0x18000, &info, err, sizeof(err)), -1);
 	assert_string_equal(err, "image x is truncated: its refcount table ends past the end of the file (98304 bytes)");
+	/* dirty bitmaps, in use (autoclear bit 0): QEMU checks the extension */
+	h[95] = 1;
+	memcpy(h + 104, "\x23\x85\x28\x75\0\0\0\x18", 8);	/* 24 bytes: */
+	h[115] = 1;						/* 1 bitmap, */
+	h[127] = 0x40;						/* 64-byte dir */
+	h[133] = 3;						/* at 0x30000 */
+	assert_int_equal(svm_qcow2_check("x", h, sizeof(h), 0x40000, &info, err, sizeof(err)), 0);
+	h[115] = 0;
+	assert_int_equal(svm_qcow2_check("x", h, sizeof(h), 0x40000, &info, err, sizeof(err)), -1);
+	assert_string_equal(err, "image x has a corrupt qcow2 header: invalid dirty bitmaps extension (0 bitmaps, directory of 64 bytes at 196608)");
+	h[115] = 1;
+	h[135] = 8;						/* unaligned */
+	assert_int_equal(svm_qcow2_check("x", h, sizeof(h), 0x40000, &info, err, sizeof(err)), -1);
+	h[95] = 0;						/* not in use: ignored */
+	assert_int_equal(svm_qcow2_check("x", h, sizeof(h), 0x40000, &info, err, sizeof(err)), 0);
+	memset(h + 104, 0, 32);
 	/* the magic is somebody else's */
 	assert_string_equal(svm_image_magic(h, sizeof(h)), "qcow2");
 	assert_null(svm_image_magic((const unsigned char *)"hello", 5));
