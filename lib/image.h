@@ -1,9 +1,11 @@
 /* Checks on the user's disk image, done by reading its header here: the
  * image is untrusted, so no qemu-img or libvirt probe ever parses it as
  * root.  Accepted: qcow2 (versions 2 and 3) without backing file, external
- * data file, encryption or unknown incompatible feature, and raw (any file
- * that carries no other image format's magic), as far as vm.conf's
- * image_formats allows, with a virtual size up to max_image_size. */
+ * data file, encryption or unknown incompatible feature, and whose header
+ * QEMU would open, and raw (a file that carries no other image format's
+ * magic and looks like a disk: a partition table, a boot sector or a
+ * filesystem), as far as vm.conf's image_formats allows, with a virtual
+ * size up to max_image_size. */
 #ifndef SVM_IMAGE_H
 #define SVM_IMAGE_H
 
@@ -13,8 +15,9 @@
 #include "vmconf.h"
 
 /* Bytes of the image read for the check: the qcow2 header and its
- * extensions live in the first cluster; 64 KiB covers the usual one. */
-#define SVM_IMAGE_HEAD 65536
+ * extensions live in the first cluster; 64 KiB covers the usual one.  The
+ * 4 KiB more reach the btrfs superblock of a raw image (at 64 KiB). */
+#define SVM_IMAGE_HEAD (65536 + 4096)
 
 struct svm_image_info {
 	unsigned format;	/* SVM_FMT_QCOW2 or SVM_FMT_RAW */
@@ -36,6 +39,11 @@ int svm_image_check(const char *path, const struct svm_config *conf,
 int svm_qcow2_check(const char *name, const unsigned char *head, size_t len,
 		    uint64_t file_size, struct svm_image_info *info,
 		    char *err, size_t errlen);
+
+/* What makes the first LEN bytes of a raw image HEAD look like a disk (a
+ * static string: "GPT partition table", "ext2/3/4 filesystem", "boot
+ * sector", ...), or NULL for a file that is none of those.  Pure. */
+const char *svm_raw_disk_kind(const unsigned char *head, size_t len);
 
 /* The format whose magic starts HEAD ("qcow2", "vmdk", ...), or NULL. */
 const char *svm_image_magic(const unsigned char *head, size_t len);

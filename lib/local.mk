@@ -23,7 +23,8 @@ lib_libsvmcore_la_SOURCES = \
 	lib/image.c lib/image.h \
 	lib/mounts.c lib/mounts.h \
 	lib/agent_boot.c lib/agent_boot.h \
-	lib/console.c lib/console.h
+	lib/console.c lib/console.h \
+	lib/usercheck.c lib/usercheck.h
 
 lib_libsvmnode_la_SOURCES = \
 	lib/cpulist.c lib/cpulist.h \
@@ -32,6 +33,7 @@ lib_libsvmnode_la_SOURCES = \
 	lib/domain_xml.c lib/domain_xml.h \
 	lib/netjob.c lib/netjob.h \
 	lib/spawn.c lib/spawn.h \
+	lib/asuser.c lib/asuser.h \
 	lib/rmtree.c lib/rmtree.h \
 	lib/teardown.c lib/teardown.h
 lib_libsvmnode_la_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS) $(HWLOC_CFLAGS)

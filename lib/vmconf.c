@@ -38,6 +38,7 @@ void svm_config_defaults(struct svm_config *conf)
 	conf->ib = SVM_IB_NONE;
 	strcpy(conf->sysfs_root, "/sys");
 	conf->boot_timeout = 300;
+	conf->check_timeout = 30;
 	conf->network = SVM_NET_BRIDGE;
 	strcpy(conf->network_name, "svm");
 	conf->overlay_port = 4789;
@@ -259,6 +260,16 @@ int svm_config_set(struct svm_config *conf, const char *key, const char *value,
 			return -1;
 		}
 		conf->boot_timeout = (unsigned)v;
+		return 0;
+	}
+	if (!strcmp(key, "check_timeout")) {
+		uint64_t v;
+
+		if (svm_parse_u64(value, 1, 3600, &v) < 0) {
+			snprintf(err, errlen, "'%s' is not a number of seconds in 1..3600", value);
+			return -1;
+		}
+		conf->check_timeout = (unsigned)v;
 		return 0;
 	}
 	if (!strcmp(key, "network")) {

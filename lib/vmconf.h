@@ -43,6 +43,7 @@ struct svm_config {
 	char initrd[PATH_MAX];
 	char kernel_cmdline[1024];
 	unsigned boot_timeout;		/* seconds */
+	unsigned check_timeout;		/* seconds for the as-user checks */
 	enum svm_network network;
 	char network_name[64];		/* libvirt network, or bridge name prefix */
 	unsigned overlay_port;		/* UDP port of the job VXLAN (4789) */

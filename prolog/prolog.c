@@ -27,6 +27,7 @@
 #include <libvirt/virterror.h>
 #include <slurm/slurm.h>
 
+#include "asuser.h"
 #include "domain_xml.h"
 #include "ib.h"
 #include "image.h"
@@ -42,6 +43,7 @@
 #include "spawn.h"
 #include "teardown.h"
 #include "topology.h"
+#include "usercheck.h"
 #include "vmconf.h"
 
 /* The failure being handled: whose it is and what to tell. */
@@ -113,56 +115,74 @@ static int make_dir(const char *dir, mode_t mode, uid_t uid, gid_t gid)
 	return 0;
 }
 
-/* Runs FN(ARG) with the job user's identity as the effective one, so that
- * files are opened with the user's rights and never root's: the image path
- * is the user's word. */
-static int as_user(const struct svm_jobenv *env, int (*fn)(void *), void *arg)
-{
-	gid_t groups[256];
-	int ngroups = (int)(sizeof(groups) / sizeof(groups[0]));
-	int rc;
-
-	if (getgrouplist(env->user[0] ? env->user : "nobody", env->gid, groups, &ngroups) < 0)
-		ngroups = 0;
-	if (setgroups((size_t)ngroups, groups) < 0 || setegid(env->gid) < 0 ||
-	    seteuid(env->uid) < 0) {
-		svm_error("cannot take the identity of uid %u: %s", (unsigned)env->uid,
-			  strerror(errno));
-		seteuid(0);
-		setegid(0);
-		setgroups(0, NULL);
-		return -1;
-	}
-	rc = fn(arg);
-	if (seteuid(0) < 0 || setegid(0) < 0 || setgroups(0, NULL) < 0) {
-		/* cannot go on as anything but root */
-		svm_error("cannot return to root: %s", strerror(errno));
-		_exit(1);
-	}
-	return rc;
-}
-
-struct image_check {
-	const char *path;
+/* The request as the prolog got it, for the as-user child. */
+struct request_in {
+	const struct svm_jobenv *env;
 	const struct svm_config *conf;
-	struct svm_options *opts;	/* mounts, resolved in place */
+};
+
+/* What the child sends back: plain data, and the user's word. */
+struct request_check {
 	char resolved[PATH_MAX];
 	struct svm_image_info info;
+	char mount_src[SVM_MAX_MOUNTS][PATH_MAX];
 	char err[1024];
 };
 
-/* The user's image and mounts, checked again: SPANK_VM_* come from the
- * user's side, which the user controls. */
-static int check_request_cb(void *arg)
+/* The user's image, mounts and working directory, checked again and as
+ * the user: SPANK_VM_* come from the user's side, which the user controls,
+ * and the files may have changed since the submit.  What QEMU (as the
+ * user) would refuse is refused here, with one line. */
+static int check_request_cb(void *arg, void *res)
 {
-	struct image_check *c = arg;
+	const struct request_in *in = arg;
+	struct request_check *c = res;
+	struct svm_options opts = in->env->opts;
 	char err[1024];
 
-	if (svm_image_resolve(c->path, c->conf, c->resolved, c->err, sizeof(c->err)) < 0 ||
-	    svm_image_check(c->resolved, c->conf, &c->info, c->err, sizeof(c->err)) < 0)
+	if (svm_path_text_check("image", opts.image, c->err, sizeof(c->err)) < 0 ||
+	    svm_image_resolve(opts.image, in->conf, c->resolved, c->err, sizeof(c->err)) < 0 ||
+	    svm_path_text_check("image", c->resolved, c->err, sizeof(c->err)) < 0 ||
+	    svm_image_check(c->resolved, in->conf, &c->info, c->err, sizeof(c->err)) < 0)
 		return -1;
-	if (svm_mounts_check(c->opts, c->conf, err, sizeof(err)) < 0) {
+	if (in->env->workdir[0] &&
+	    (svm_path_text_check("working directory", in->env->workdir, c->err, sizeof(c->err)) < 0 ||
+	     svm_workdir_check(in->env->workdir, c->err, sizeof(c->err)) < 0))
+		return -1;
+	if (svm_mounts_check(&opts, in->conf, err, sizeof(err)) < 0) {
 		snprintf(c->err, sizeof(c->err), "--vm-mount: %.1000s", err);
+		return -1;
+	}
+	for (int i = 0; i < opts.n_mounts && i < SVM_MAX_MOUNTS; i++) {
+		if (svm_path_text_check("mount source", opts.mounts[i].src, c->err, sizeof(c->err)) < 0 ||
+		    svm_path_text_check("mount point", opts.mounts[i].dst, c->err, sizeof(c->err)) < 0)
+			return -1;
+		memcpy(c->mount_src[i], opts.mounts[i].src, sizeof(c->mount_src[i]));
+	}
+	return 0;
+}
+
+/* Runs check_request_cb in a child that is the job user and nothing else,
+ * within check_timeout: a user's FUSE or hung NFS mount can stall only
+ * that child.  Fills C; 0, or -1 with the user's line in C->err. */
+static int check_request(const struct svm_jobenv *env, const struct svm_config *conf,
+			 struct request_check *c)
+{
+	struct request_in in = { .env = env, .conf = conf };
+	char err[1024];
+
+	if (svm_as_user_run(env->uid, env->gid, env->user, conf->check_timeout, check_request_cb,
+			    &in, c, sizeof(*c), NULL, err, sizeof(err)) < 0) {
+		c->err[sizeof(c->err) - 1] = '\0';
+		if (!c->err[0])
+			snprintf(c->err, sizeof(c->err), "%s", err);
+		return -1;
+	}
+	c->resolved[sizeof(c->resolved) - 1] = '\0';
+	for (int i = 0; i < SVM_MAX_MOUNTS; i++)
+		c->mount_src[i][PATH_MAX - 1] = '\0';
+	if (c->info.format != SVM_FMT_QCOW2 && c->info.format != SVM_FMT_RAW) {
+		snprintf(c->err, sizeof(c->err), "the checks of image %.900s gave no format", env->opts.image);
 		return -1;
 	}
 	return 0;
@@ -332,7 +352,7 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 		 const struct svm_jobdir *dir, struct failure *f)
 {
 	struct svm_options opts = env->opts;
-	struct image_check ic = { .path = env->opts.image, .conf = conf, .opts = &opts };
+	static struct request_check ic;
 	struct svm_topology *topo = NULL;
 	struct svm_ib_choice ib = { .mode = SVM_IB_NONE };
 	struct svm_job job;
@@ -346,11 +366,13 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 	double t0 = now();
 	int hp, ibmode;
 
-	/* -- check: the image, as the user */
-	if (as_user(env, check_request_cb, &ic) < 0) {
-		fail(f, FAULT_USER, "%s", ic.err[0] ? ic.err : last_error);
+	/* -- check: the image, mounts and working directory, as the user */
+	if (check_request(env, conf, &ic) < 0) {
+		fail(f, FAULT_USER, "%s", ic.err);
 		goto out;
 	}
+	for (int i = 0; i < opts.n_mounts && i < SVM_MAX_MOUNTS; i++)
+		memcpy(opts.mounts[i].src, ic.mount_src[i], sizeof(opts.mounts[i].src));
 	phase_done("check", &t0);
 
 	/* -- overlay: a qcow2 over the user's image, made by the user */
@@ -387,6 +409,16 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 			      conf->reserved_cpus, &topo) < 0) {
 		fail(f, FAULT_NODE, "cannot read this node's topology: %s", last_error);
 		goto out;
+	}
+	if (env->opts.mem_mib) {
+		char why[512];
+
+		/* more than the node holds would fail the start, or worse */
+		if (svm_mem_check(env->opts.mem_mib, svm_topology_mem_mib(topo), conf->host_mem_reserve,
+				  why, sizeof(why)) < 0) {
+			fail(f, FAULT_USER, "%s", why);
+			goto out;
+		}
 	}
 	if (topo->emulator_shared)
 		svm_verbose("no reserved_cpus and the job has every CPU (%s): QEMU's emulator threads share the job's CPUs",
@@ -503,7 +535,16 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 	}
 	dom = virDomainCreateXML(conn, xml, 0);
 	if (!dom) {
-		fail(f, FAULT_NODE, "cannot start the guest: %s", last_error);
+		/* the user may have changed the files since the check (a work
+		 * dir removed): asked again, their answer decides whose fault */
+		static struct request_check again;
+		char why[1024];
+
+		snprintf(why, sizeof(why), "%s", last_error);
+		if (check_request(env, conf, &again) < 0)
+			fail(f, FAULT_USER, "%s", again.err);
+		else
+			fail(f, FAULT_NODE, "cannot start the guest: %s", why);
 		goto out;
 	}
 	if (svm_netjob_seal(conf, env->job) < 0) {

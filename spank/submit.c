@@ -17,6 +17,7 @@
 #include "mounts.h"
 #include "options.h"
 #include "plugin.h"
+#include "usercheck.h"
 
 enum { OPT_IMAGE, OPT_MEM, OPT_HUGEPAGES, OPT_IB, OPT_MOUNT, OPT_COUNT };
 
@@ -200,8 +201,11 @@ int svm_submit_post_opt(spank_t sp, struct svm_plugin *p)
 	}
 	if (svm_plugin_config(p) < 0)
 		return submit_fail();
-	/* we run as the user: the checks see what the user may see */
-	if (svm_image_resolve(p->opts.image, &p->conf, resolved, err, sizeof(err)) < 0 ||
+	/* we run as the user: the checks see what the user may see; the
+	 * prolog makes them again, with the working directory */
+	if (svm_path_text_check("image", p->opts.image, err, sizeof(err)) < 0 ||
+	    svm_image_resolve(p->opts.image, &p->conf, resolved, err, sizeof(err)) < 0 ||
+	    svm_path_text_check("image", resolved, err, sizeof(err)) < 0 ||
 	    svm_image_check(resolved, &p->conf, &info, err, sizeof(err)) < 0) {
 		svm_error("%s", err);
 		return submit_fail();
@@ -209,6 +213,13 @@ int svm_submit_post_opt(spank_t sp, struct svm_plugin *p)
 	if (svm_mounts_check(&p->opts, &p->conf, err, sizeof(err)) < 0) {
 		svm_error("--vm-mount: %s", err);
 		return submit_fail();
+	}
+	for (int i = 0; i < p->opts.n_mounts; i++) {
+		if (svm_path_text_check("mount source", p->opts.mounts[i].src, err, sizeof(err)) < 0 ||
+		    svm_path_text_check("mount point", p->opts.mounts[i].dst, err, sizeof(err)) < 0) {
+			svm_error("--vm-mount: %s", err);
+			return submit_fail();
+		}
 	}
 	if (pass_request(sp, &p->opts, resolved) < 0)
 		return submit_fail();

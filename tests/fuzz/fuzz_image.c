@@ -18,6 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t claimed = 0;
 
 	svm_image_magic(data, len);
+	svm_raw_disk_kind(data, len);
 	/* the head as read from a file of exactly SIZE bytes */
 	if (svm_qcow2_check("fuzz", data, len, size, &info, err, sizeof(err)) == 0 &&
 	    info.virtual_size > 0 && info.format != SVM_FMT_QCOW2)

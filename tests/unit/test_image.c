@@ -210,20 +210,64 @@ static void test_data_file(void **state)
 		      tmp("datafile.qcow2"), tmp("data.raw"));
 }
 
+/* A 4 KiB file with SIG at OFF (the rest zeros), checked as raw. */
+static int raw_with(const char *name, size_t size, size_t off, const void *sig, size_t len)
+{
+	static unsigned char buf[70000];
+	struct svm_image_info info;
+
+	assert_true(size <= sizeof(buf) && off + len <= size);
+	memset(buf, 0, size);
+	memcpy(buf + off, sig, len);
+	write_file(tmp(name), buf, size);
+	err[0] = '\0';
+	return svm_image_check(tmp(name), &conf, &info, err, sizeof(err));
+}
+
 static void test_raw(void **state)
 {
 	struct svm_image_info info;
-	char buf[4096];
+	unsigned char buf[4096];
+	uint32_t x = 12345;
 
 	(void)state;
-	memset(buf, 0, sizeof(buf));
-	write_file(tmp("disk.raw"), buf, sizeof(buf));
-	assert_int_equal(svm_image_check(tmp("disk.raw"), &conf, &info, err, sizeof(err)), 0);
+	/* disks: a partition table, a boot sector, a filesystem */
+	assert_int_equal(raw_with("mbr.raw", 4096, 510, "\x55\xaa", 2), 0);
+	assert_int_equal(svm_image_check(tmp("mbr.raw"), &conf, &info, err, sizeof(err)), 0);
 	assert_int_equal(info.format, SVM_FMT_RAW);
 	assert_int_equal(info.virtual_size, 4096);
+	assert_int_equal(raw_with("gpt.raw", 4096, 512, "EFI PART", 8), 0);
+	assert_int_equal(raw_with("gpt4k.raw", 16384, 4096, "EFI PART", 8), 0);
+	assert_int_equal(raw_with("ext4.raw", 4096, 1080, "\x53\xef", 2), 0);
+	assert_int_equal(raw_with("xfs.raw", 4096, 0, "XFSB", 4), 0);
+	assert_int_equal(raw_with("iso.raw", 36864, 32769, "CD001", 5), 0);
+	assert_int_equal(raw_with("btrfs.raw", 69632, 65600, "_BHRfS_M", 8), 0);
+	assert_int_equal(raw_with("sqfs.raw", 4096, 0, "hsqs", 4), 0);
+	assert_int_equal(raw_with("lvm.raw", 4096, 512, "LABELONE", 8), 0);
+	assert_string_equal(svm_raw_disk_kind((const unsigned char *)"XFSB", 4), "XFS filesystem");
+
+	/* not disks: zeros, 4 KiB of noise, a text file, a signature cut off */
+	memset(buf, 0, sizeof(buf));
+	write_file(tmp("zeros.raw"), buf, sizeof(buf));
+	check_rejects(tmp("zeros.raw"), "image %s is not a disk image: no partition table, boot sector or filesystem",
+		      tmp("zeros.raw"));
+	for (size_t i = 0; i < sizeof(buf); i++) {
+		x = x * 1103515245u + 12345u;
+		buf[i] = (unsigned char)(x >> 16);
+	}
+	buf[510] = 0;		/* a fixed seed, but say it: no chance signature */
+	write_file(tmp("noise.raw"), buf, sizeof(buf));
+	check_rejects(tmp("noise.raw"), "image %s is not a disk image: no partition table, boot sector or filesystem",
+		      tmp("noise.raw"));
+	write_file(tmp("notes.txt"), "#!/bin/sh\necho this is not a disk\n", 34);
+	check_rejects(tmp("notes.txt"), "image %s is not a disk image: no partition table, boot sector or filesystem",
+		      tmp("notes.txt"));
+	assert_null(svm_raw_disk_kind((const unsigned char *)"\x55", 1));
+	assert_int_equal(raw_with("short.raw", 511, 510, "\x55", 1), -1);
+
 	conf.image_formats = SVM_FMT_QCOW2;
-	check_rejects(tmp("disk.raw"), "image %s is not a qcow2 image (raw images are not accepted)",
-		      tmp("disk.raw"));
+	check_rejects(tmp("mbr.raw"), "image %s is not a qcow2 image (raw images are not accepted)",
+		      tmp("mbr.raw"));
 	conf.image_formats = SVM_FMT_RAW;
 	if (have_qemu_img()) {
 		assert_int_equal(qemu_img("create", "-q", "-f", "qcow2", tmp("only-raw.qcow2"), "1G", NULL), 0);
@@ -272,6 +316,7 @@ static void test_huge(void **state)
 	/* a sparse raw file is as big as it claims */
 	conf.max_image_size = 1ULL << 30;
 	assert_int_equal(qemu_img("create", "-q", "-f", "raw", tmp("huge.raw"), "2G", NULL), 0);
+	patch(tmp("huge.raw"), 510, "\x55\xaa", 2);
 	check_rejects(tmp("huge.raw"), "image %s has a virtual size of 2147483648 bytes, over the limit of 1073741824 bytes (max_image_size)",
 		      tmp("huge.raw"));
 }
@@ -327,6 +372,165 @@ static void test_header_bits(void **state)
 	patch(tmp("cb.qcow2"), 20, bits30, 4);
 	check_rejects(tmp("cb.qcow2"), "image %s has a corrupt qcow2 header: cluster_bits 30 is outside 9-21",
 		      tmp("cb.qcow2"));
+}
+
+/* Big-endian N-byte VALUE at OFF of PATH. */
+static void patch_be(const char *path, off_t off, uint64_t value, int n)
+{
+	unsigned char b[8];
+
+	for (int i = 0; i < n; i++)
+		b[i] = (unsigned char)(value >> (8 * (n - 1 - i)));
+	patch(path, off, b, (size_t)n);
+}
+
+static uint64_t read_be(const char *path, off_t off, int n)
+{
+	unsigned char b[8];
+	uint64_t v = 0;
+	int fd = open(path, O_RDONLY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, b, (size_t)n, off), n);
+	close(fd);
+	for (int i = 0; i < n; i++)
+		v = v << 8 | b[i];
+	return v;
+}
+
+/* A fresh 1 GiB qcow2 NAME made with qemu-img -o OPTS (NULL: defaults). */
+static const char *fresh(const char *name, const char *opts)
+{
+	const char *path = tmp(name);
+
+	if (opts)
+		assert_int_equal(qemu_img("create", "-q", "-f", "qcow2", "-o", opts, path, "1G", NULL), 0);
+	else
+		assert_int_equal(qemu_img("create", "-q", "-f", "qcow2", path, "1G", NULL), 0);
+	return path;
+}
+
+/* QEMU itself refuses PATH: the check matches a rule of QEMU's, not one
+ * of its own. */
+static void assert_qemu_refuses(const char *path)
+{
+	if (qemu_img("info", "-f", "qcow2", path, NULL) == 0)
+		fail_msg("qemu-img opens %s (at offset 72: 0x%llx)", path,
+			 (unsigned long long)read_be(path, 72, 8));
+}
+
+/* Each header rule of QEMU's qcow2 driver: an image patched to break it
+ * is refused by qemu-img and by the check, with the line the user reads. */
+static void test_qemu_rules(void **state)
+{
+	const char *p;
+	uint64_t rt, l1;
+
+	(void)state;
+	NEED_QEMU_IMG();
+	p = fresh("ro.qcow2", NULL);
+	patch_be(p, 96, 7, 4);				/* refcount_order */
+	assert_qemu_refuses(p);
+	check_rejects(p, "image %s has a corrupt qcow2 header: refcount_order 7 is over 6 (64-bit refcounts)", p);
+
+	p = fresh("extl2.qcow2", "cluster_size=4096");
+	patch_be(p, 72, 0x10, 8);			/* extended L2, 4 KiB clusters */
+	assert_qemu_refuses(p);
+	check_rejects(p, "image %s has a corrupt qcow2 header: extended L2 entries need clusters of 16 KiB or more, not 4096 bytes", p);
+	p = fresh("extl2-16k.qcow2", "cluster_size=16384,extended_l2=on");
+	assert_int_equal(svm_image_check(p, &conf, NULL, err, sizeof(err)), 0);
+
+	p = fresh("ct.qcow2", "compression_type=zstd");
+	patch_be(p, 104, 2, 1);				/* compression type */
+	assert_qemu_refuses(p);
+	check_rejects(p, "image %s has a corrupt qcow2 header: unknown compression type 2", p);
+	patch_be(p, 104, 0, 1);				/* zlib with the zstd bit */
+	assert_qemu_refuses(p);
+	check_rejects(p, "image %s has a corrupt qcow2 header: compression type zlib but the compression feature bit set", p);
+	patch_be(p, 104, 1, 1);
+	patch_be(p, 72, 0, 8);				/* zstd without it */
+	assert_qemu_refuses(p);
+	check_rejects(p, "image %s has a corrupt qcow2 header: compression type zstd but the compression feature bit unset", p);
+
+	p = fresh("hl.qcow2", NULL);
+	patch_be(p, 100, 96, 4);			/* header_length */
+	assert_qemu_refuses(p);
+	check_rejects(p, "image %s has a corrupt qcow2 header: header length 96 is invalid", p);
+	patch_be(p, 100, 65536 + 8, 4);
+	assert_qemu_refuses(p);
+	check_rejects(p, "image %s has a corrupt qcow2 header: header length 65544 is invalid", p);
+
+	p = fresh("cb.qcow2", NULL);
+	patch_be(p, 20, 8, 4);				/* cluster_bits */
+	assert_qemu_refuses(p);
+	check_rejects(p, "image %s has a corrupt qcow2 header: cluster_bits 8 is outside 9-21", p);
+
+	p = fresh("inc.qcow2", NULL);
+	patch_be(p, 72, 0x20, 8);			/* incompatible features */
+	assert_qemu_refuses(p);
+	check_rejects(p, "image %s uses unknown qcow2 incompatible features (0x20): not allowed", p);
+
+	p = fresh("crypt.qcow2", NULL);
+	patch_be(p, 32, 3, 4);				/* crypt_method */
+	assert_qemu_refuses(p);
+	check_rejects(p, "image %s is encrypted: not supported", p);
+
+	p = fresh("rt.qcow2", NULL);
+	rt = read_be(p, 48, 8);
+	patch_be(p, 56, 0, 4);				/* refcount_table_clusters */
+	assert_qemu_refuses(p);
+	check_rejects(p, "image %s has a corrupt qcow2 header: it has no refcount table", p);
+	patch_be(p, 56, 129, 4);			/* 129 x 64 KiB > 8 MiB */
+	assert_qemu_refuses(p);
+	check_rejects(p, "image %s has a corrupt qcow2 header: its refcount table of 129 clusters is over QEMU's limit of 128", p);
+	patch_be(p, 56, 1, 4);
+	patch_be(p, 48, rt + 512, 8);			/* refcount_table_offset */
+	assert_qemu_refuses(p);
+	check_rejects(p, "image %s has a corrupt qcow2 header: its refcount table offset %llu is invalid", p,
+		      (unsigned long long)rt + 512);
+
+	p = fresh("snap.qcow2", NULL);
+	patch_be(p, 60, 512, 8);			/* snapshots_offset, unused */
+	assert_int_equal(svm_image_check(p, &conf, NULL, err, sizeof(err)), 0);
+	patch_be(p, 68, 1, 4);				/* ... and used */
+	assert_qemu_refuses(p);
+	check_rejects(p, "image %s has a corrupt qcow2 header: its snapshot table offset 512 is invalid", p);
+	patch_be(p, 60, 0x30000, 8);
+	patch_be(p, 68, 65537, 4);			/* nb_snapshots */
+	assert_qemu_refuses(p);
+	check_rejects(p, "image %s has a corrupt qcow2 header: its snapshot table of 65537 snapshots is over QEMU's limit of 65536", p);
+
+	p = fresh("l1.qcow2", NULL);
+	l1 = read_be(p, 40, 8);
+	patch_be(p, 40, l1 + 8, 8);			/* l1_table_offset */
+	assert_qemu_refuses(p);
+	check_rejects(p, "image %s has a corrupt qcow2 header: its L1 table offset %llu is invalid", p,
+		      (unsigned long long)l1 + 8);
+	patch_be(p, 40, l1, 8);
+	patch_be(p, 36, 4194305, 4);			/* l1_size */
+	assert_qemu_refuses(p);
+	check_rejects(p, "image %s has a corrupt qcow2 header: its L1 table of 4194305 entries is over QEMU's limit of 4194304", p);
+	patch_be(p, 36, 1, 4);
+	patch_be(p, 24, 1ULL << 40, 8);			/* size beyond what L1 maps */
+	assert_qemu_refuses(p);
+	check_rejects(p, "image %s has a corrupt qcow2 header: L1 table of 1 entries does not fit its virtual size of 1099511627776 bytes", p);
+
+	/* header extensions, written where the first one starts */
+	p = fresh("ext.qcow2", NULL);
+	patch_be(p, 112, 0xe2792aca, 4);		/* backing format */
+	patch_be(p, 116, 16, 4);
+	assert_qemu_refuses(p);
+	check_rejects(p, "image %s has a corrupt qcow2 header: backing format name of 16 bytes (at most 15)", p);
+	patch_be(p, 112, 0x23852875, 4);		/* dirty bitmaps */
+	assert_qemu_refuses(p);
+	check_rejects(p, "image %s has a corrupt qcow2 header: bitmaps extension of 16 bytes (24 expected)", p);
+	patch_be(p, 112, 0x0537be77, 4);		/* LUKS header, no LUKS */
+	assert_qemu_refuses(p);
+	check_rejects(p, "image %s is encrypted: not supported", p);
+	patch_be(p, 112, 0x12345678, 4);		/* any, too long */
+	patch_be(p, 116, 65536, 4);
+	assert_qemu_refuses(p);
+	check_rejects(p, "image %s has a corrupt qcow2 header: header extension 0x12345678 of 65536 bytes runs past the first cluster", p);
 }
 
 static void test_not_images(void **state)
@@ -389,6 +593,22 @@ static void test_parser_bounds(void **state)
 	/* the refcount table past the end */
 	assert_int_equal(svm_qcow2_check("x", h, sizeof(h), 0x18000, &info, err, sizeof(err)), -1);
 	assert_string_equal(err, "image x is truncated: its refcount table ends past the end of the file (98304 bytes)");
+	/* dirty bitmaps, in use (autoclear bit 0): QEMU checks the extension */
+	h[95] = 1;
+	memcpy(h + 104, "\x23\x85\x28\x75\0\0\0\x18", 8);	/* 24 bytes: */
+	h[115] = 1;						/* 1 bitmap, */
+	h[127] = 0x40;						/* 64-byte dir */
+	h[133] = 3;						/* at 0x30000 */
+	assert_int_equal(svm_qcow2_check("x", h, sizeof(h), 0x40000, &info, err, sizeof(err)), 0);
+	h[115] = 0;
+	assert_int_equal(svm_qcow2_check("x", h, sizeof(h), 0x40000, &info, err, sizeof(err)), -1);
+	assert_string_equal(err, "image x has a corrupt qcow2 header: invalid dirty bitmaps extension (0 bitmaps, directory of 64 bytes at 196608)");
+	h[115] = 1;
+	h[135] = 8;						/* unaligned */
+	assert_int_equal(svm_qcow2_check("x", h, sizeof(h), 0x40000, &info, err, sizeof(err)), -1);
+	h[95] = 0;						/* not in use: ignored */
+	assert_int_equal(svm_qcow2_check("x", h, sizeof(h), 0x40000, &info, err, sizeof(err)), 0);
+	memset(h + 104, 0, 32);
 	/* the magic is somebody else's */
 	assert_string_equal(svm_image_magic(h, sizeof(h)), "qcow2");
 	assert_null(svm_image_magic((const unsigned char *)"hello", 5));
@@ -421,6 +641,7 @@ int main(void)
 		cmocka_unit_test_setup(test_huge, setup),
 		cmocka_unit_test_setup(test_other_formats, setup),
 		cmocka_unit_test_setup(test_header_bits, setup),
+		cmocka_unit_test_setup(test_qemu_rules, setup),
 		cmocka_unit_test_setup(test_not_images, setup),
 		cmocka_unit_test_setup(test_parser_bounds, setup),
 		cmocka_unit_test_setup(test_overlay_argv, setup),

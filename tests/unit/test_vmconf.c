@@ -42,6 +42,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c.ib, SVM_IB_NONE);
 	assert_int_equal(c.image_formats, SVM_FMT_QCOW2 | SVM_FMT_RAW);
 	assert_int_equal(c.boot_timeout, 300);
+	assert_int_equal(c.check_timeout, 30);
 	assert_int_equal(c.image_dirs.n, 0);
 }
 
@@ -65,6 +66,7 @@ static void test_full_file(void **state)
 		"kernel = /boot/vmlinuz\n"
 		"kernel_cmdline = console=ttyS0 root=/dev/vda\n"
 		"boot_timeout = 120\n"
+		"check_timeout = 45\n"
 		"network = bridge\n"
 		"network_name = svmbr\n"
 		"shared_paths = /scratch\n"
@@ -87,6 +89,7 @@ static void test_full_file(void **state)
 	assert_int_equal(c.ib, SVM_IB_VF);
 	assert_string_equal(c.kernel_cmdline, "console=ttyS0 root=/dev/vda");
 	assert_int_equal(c.boot_timeout, 120);
+	assert_int_equal(c.check_timeout, 45);
 	assert_string_equal(c.network_name, "svmbr");
 	assert_int_equal(c.shared_paths.n, 1);
 	assert_string_equal(last_error, "");
@@ -106,6 +109,7 @@ static void test_errors(void **state)
 		{ "scratch_dir = relative/dir\n", "vm.conf line 1: scratch_dir: 'relative/dir' is not an absolute path" },
 		{ "scratch_dir =\n", "vm.conf line 1: scratch_dir: '' is not an absolute path" },
 		{ "image_dirs = /a:b\n", "vm.conf line 1: image_dirs: 'b' is not an absolute path" },
+		{ "check_timeout = 3601\n", "vm.conf line 1: check_timeout: '3601' is not a number of seconds in 1..3600" },
 		{ "boot_timeout = 0\n", "vm.conf line 1: boot_timeout: '0' is not a number of seconds in 1..86400" },
 		{ "boot_timeout = 10s\n", "vm.conf line 1: boot_timeout: '10s' is not a number of seconds in 1..86400" },
 		{ "host_mem_reserve = lots\n", "vm.conf line 1: host_mem_reserve: 'lots' is not a size (e.g. 2048, 512M, 4G)" },
