@@ -6,6 +6,9 @@ lib_libslurmvm_la_SOURCES = \
 	lib/options.c lib/options.h \
 	lib/vmconf.c lib/vmconf.h \
 	lib/jobdir.c lib/jobdir.h \
+	lib/safefs.c lib/safefs.h \
+	lib/loglimit.c lib/loglimit.h \
+	lib/relayproc.c lib/relayproc.h \
 	lib/spawn.c lib/spawn.h \
 	lib/jobenv.c lib/jobenv.h \
 	lib/slurmdlog.c lib/slurmdlog.h \

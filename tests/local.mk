@@ -14,6 +14,15 @@ tests_unit_test_options_SOURCES = tests/unit/test_options.c
 tests_unit_test_options_CFLAGS = $(unit_cflags)
 tests_unit_test_options_LDADD = $(unit_ldadd)
 TESTS += tests/unit/test_parse tests/unit/test_vmconf tests/unit/test_options
+
+check_PROGRAMS += tests/unit/test_safefs tests/unit/test_spawn
+tests_unit_test_safefs_SOURCES = tests/unit/test_safefs.c
+tests_unit_test_safefs_CFLAGS = $(unit_cflags)
+tests_unit_test_safefs_LDADD = $(unit_ldadd)
+tests_unit_test_spawn_SOURCES = tests/unit/test_spawn.c
+tests_unit_test_spawn_CFLAGS = $(unit_cflags)
+tests_unit_test_spawn_LDADD = $(unit_ldadd)
+TESTS += tests/unit/test_safefs tests/unit/test_spawn
 endif
 
 # Scripts run by tests/check, shipped in the tarball.
@@ -22,6 +31,7 @@ EXTRA_DIST += tests/check tests/demo tests/install-deps tests/valgrind-wrap test
 	tests/cluster/accounting.sh tests/e2e/test_accounting.sh \
 	tests/e2e/lib.sh tests/e2e/pty-drive tests/e2e/test_plugin.sh \
 	tests/e2e/test_vm.sh tests/e2e/test_jobs.sh tests/e2e/test_mpi.sh \
+	tests/e2e/test_attack_runtime.sh \
 	tests/image/boot-test \
 	tests/mpi/mpi_hello.c tests/mpi/mpi_abort.c tests/mpi/mpi_bench.c \
 	bench/mpi-bench \

@@ -489,7 +489,8 @@ static void test_bad_jobs(void **state)
 		assert_int_equal(svm_jobdir_init(&dir, &conf, 42, "n2"), 0);
 		assert_string_equal(dir.domain, "svm-42-n2");
 		assert_string_equal(dir.state, "/run/slurm-vm/42.n2");
-		assert_string_equal(dir.sock, "/run/slurm-vm/42.n2/sock");
+		assert_string_equal(dir.agent_sock, "/run/slurm-vm/42.n2/agent.sock");
+		assert_string_equal(dir.relay_sock, "/run/slurm-vm/42.n2/relay.sock");
 		assert_string_equal(dir.scratch, "/var/lib/slurm-vm/42.n2");
 		assert_int_equal(svm_jobdir_init(&dir, &conf, 42, ".."), -1);
 		assert_int_equal(svm_jobdir_init(&dir, &conf, 42, "a/b"), -1);
