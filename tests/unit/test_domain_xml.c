@@ -202,7 +202,7 @@ static char *case_xml(const struct xcase *x, struct svm_topology **topo)
 		.mem_mib = 8192,
 		.hugepages = x->hp,
 		.ib = &ib,
-		.agent_socket = "/run/slurm-vm/4242.n1/sock/agent.sock",
+		.agent_socket = "/run/slurm-vm/4242.n1/agent.sock",
 		.console_log = "/run/slurm-vm/4242.n1/console.log",
 	};
 	char *xml;
