@@ -21,9 +21,14 @@ CANARY=$CANDIR/canary
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$CANARY"
 chmod 0600 "$CANARY"
 CANSUM=$(sha256sum < "$CANARY")
-SLEEPER=
+# running (not a zombie waiting for init) and still the process we saw
+running() {	# running PID START
+	[ -n "$1" ] && [ -n "$2" ] &&
+		awk -v s="$2" '{ exit !($22 == s && $3 != "Z" && $3 != "X") }' "/proc/$1/stat" 2>/dev/null
+}
+SLEEPER= SSTART=
 cleanup() {
-	[ -n "$SLEEPER" ] && kill -9 "$SLEEPER" 2>/dev/null
+	running "$SLEEPER" "$SSTART" && kill -9 "$SLEEPER" 2>/dev/null
 	[ -n "${APID:-}" ] && kill "$APID" 2>/dev/null
 	rm -rf "$CANDIR"
 	rm -f "$RUN"/junk.* 2>/dev/null
@@ -112,6 +117,7 @@ timeout 60 gdb -q -n -batch -p "$RELAY" \
 	-ex "call (int)system(\"/bin/sleep 1001 & echo \$! > $WORK/sleeper.pid\")" > "$WORK/gdb.out" 2>&1
 for _ in $(seq 1 20); do [ -s "$WORK/sleeper.pid" ] && break; sleep 0.2; done
 SLEEPER=$(cat "$WORK/sleeper.pid" 2>/dev/null)
+SSTART=$(awk '{print $22}' "/proc/$SLEEPER/stat" 2>/dev/null)
 expect_match "a process started by the relay runs (gdb made the relay fork one)" "$SLEEPER" '^[0-9]+$'
 
 # ---- the job ends
@@ -122,8 +128,8 @@ for _ in $(seq 1 300); do
 done
 expect_eq "the epilog removed the state directory" "$(ls -d "$D" 2>/dev/null)" ""
 alive=
-[ -n "$RSTART" ] && [ "$(awk '{print $22}' "/proc/$RELAY/stat" 2>/dev/null)" = "$RSTART" ] && alive="relay $RELAY"
-[ -n "$SLEEPER" ] && kill -0 "$SLEEPER" 2>/dev/null && alive="$alive sleeper $SLEEPER"
+running "$RELAY" "$RSTART" && alive="relay $RELAY"
+running "$SLEEPER" "$SSTART" && alive="$alive sleeper $SLEEPER"
 expect_eq "after the epilog no relay and no process it started is left" "$alive" ""
 cg=
 for m in /sys/fs/cgroup /sys/fs/cgroup/unified; do
