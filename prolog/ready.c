@@ -94,7 +94,7 @@ int svm_prolog_wait_ready(const struct svm_jobenv *env, const struct svm_config 
 	if (have_cg < 0)
 		return -1;
 	/* a relay of an earlier, interrupted prolog of this job goes first */
-	if (have_cg && (svm_relay_stop(dir) < 0 || svm_relay_cgroup_make(cgroup) < 0))
+	if (svm_relay_stop(dir) < 0 || (have_cg && svm_relay_cgroup_make(cgroup) < 0))
 		return -1;
 	if (!have_cg)
 		svm_verbose("no cgroup v2 on this host: the epilog can stop the relay but not what it starts");
