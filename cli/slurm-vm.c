@@ -342,7 +342,7 @@ static int cmd_domain_xml(int argc, char **argv)
 	/* the paths the prolog would use for this job on this node */
 	if (svm_jobdir_init(&dir, &conf, (uint32_t)a.job, a.node) < 0 ||
 	    svm_path_join(overlay, sizeof(overlay), dir.scratch, "overlay.qcow2") < 0 ||
-	    svm_path_join(sock, sizeof(sock), dir.sock, "agent.sock") < 0 ||
+	    svm_strlcpy(sock, dir.agent_sock, sizeof(sock)) < 0 ||
 	    svm_path_join(log, sizeof(log), dir.state, "console.log") < 0)
 		goto out;
 

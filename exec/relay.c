@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -22,10 +23,20 @@
 
 #include "agent_proto.h"
 #include "hostio.h"
+#include "loglimit.h"
 
 #define CHAN_HIGH_WATER (8u * 1024 * 1024)	/* stop reading clients above */
 #define CLIENT_OUT_MAX (16u * 1024 * 1024)	/* a client that reads nothing */
 #define HELLO_EVERY_MS 1000
+
+/* What the relay logs on stderr (relay.log for the prolog) holds text of
+ * the guest's: bounded here, so a chatty or hostile guest fills at most
+ * LOG_TOTAL_MAX; the prolog also caps the file with RLIMIT_FSIZE, a limit
+ * the relay (the job user's process) cannot raise. */
+#define LOG_LINE_MAX 512
+#define LOG_BURST 100
+#define LOG_PER_SEC 5
+#define LOG_TOTAL_MAX (1024u * 1024)
 
 struct client {
 	int fd;
@@ -43,6 +54,9 @@ struct map {
 
 static struct {
 	const char *channel, *listen_path, *pidfile;
+	int channel_fd, listen_fd;	/* handed over by the prolog, or -1 */
+	char channel_name[32], listen_name[32];
+	struct svm_loglimit log;
 	int ready_fd, daemon, verbose;
 	long timeout_s;
 	int chan, lfd;
@@ -58,6 +72,10 @@ static struct {
 	int sigpipe[2];
 	volatile sig_atomic_t term;
 } rl = {
+	.channel_fd = -1,
+	.listen_fd = -1,
+	.log = { .line_max = LOG_LINE_MAX, .burst = LOG_BURST, .per_sec = LOG_PER_SEC,
+		 .total_max = LOG_TOTAL_MAX },
 	.ready_fd = -1,
 	.timeout_s = 300,
 	.chan = -1,
@@ -69,13 +87,19 @@ static struct {
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
 {
-	char buf[1200];
+	char buf[LOG_LINE_MAX], line[LOG_LINE_MAX + 1];
+	size_t n;
 	va_list ap;
 
+	memcpy(buf, "slurm-vm-relay: ", 16);
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	vsnprintf(buf + 16, sizeof(buf) - 16, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "slurm-vm-relay: %s\n", buf);
+	n = svm_loglimit_line(&rl.log, svm_now_ms(), buf, line, sizeof(line));
+	/* one write per line, unbuffered: lines of two relays never mix */
+	if (n && write(2, line, n) < 0) {
+		/* a full or capped log: nothing else to tell it to */
+	}
 }
 
 static void on_signal(int sig)
@@ -91,7 +115,7 @@ static void on_signal(int sig)
 
 static void cleanup(void)
 {
-	if (rl.listen_path)
+	if (rl.listen_path && rl.listen_fd < 0)
 		unlink(rl.listen_path);
 	if (rl.pidfile)
 		unlink(rl.pidfile);
@@ -518,8 +542,20 @@ static int listen_socket(void)
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct stat st;
 	mode_t old;
-	int rc;
+	int rc, v = 0;
+	socklen_t vl = sizeof(v);
 
+	if (rl.listen_fd >= 0) {
+		/* bound by the prolog as root in root's directory */
+		if (getsockopt(rl.listen_fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &vl) < 0 || !v) {
+			say("--listen-fd %d is not a listening socket", rl.listen_fd);
+			return -1;
+		}
+		rl.lfd = rl.listen_fd;
+		fcntl(rl.lfd, F_SETFD, FD_CLOEXEC);
+		fcntl(rl.lfd, F_SETFL, fcntl(rl.lfd, F_GETFL) | O_NONBLOCK);
+		return 0;
+	}
 	if (strlen(rl.listen_path) >= sizeof(sun.sun_path)) {
 		say("cannot listen on %s: path too long", rl.listen_path);
 		return -1;
@@ -550,14 +586,17 @@ static int listen_socket(void)
 static void usage(FILE *f)
 {
 	fprintf(f,
-"Usage: slurm-vm-relay --channel PATH --listen PATH [--ready-fd N | --daemon]\n"
-"                      [--timeout SEC] [--pidfile PATH] [--verbose]\n"
+"Usage: slurm-vm-relay --channel PATH|--channel-fd N --listen PATH|--listen-fd N\n"
+"                      [--ready-fd N | --daemon] [--timeout SEC] [--pidfile PATH]\n"
+"                      [--verbose]\n"
 "Connects to the guest agent's channel socket (the unix socket QEMU serves\n"
 "for the org.slurm-vm.agent.0 virtio-serial port), says HELLO, and serves\n"
 "slurm-vm-exec clients on the --listen socket (mode 0600; only this uid and\n"
 "root may connect).\n"
 "  --channel PATH   the channel socket; retried until it accepts\n"
+"  --channel-fd N   or fd N, a stream already connected to it\n"
 "  --listen PATH    the socket for slurm-vm-exec\n"
+"  --listen-fd N    or fd N, a socket already bound and listening\n"
 "  --ready-fd N     write one byte 'R' to fd N and close it once the agent\n"
 "                   said READY (the caller polls N; EOF without 'R' = failed)\n"
 "  --daemon         go to the background; the foreground process exits 0\n"
@@ -616,6 +655,8 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "channel", required_argument, NULL, 'c' },
 		{ "listen", required_argument, NULL, 'l' },
+		{ "channel-fd", required_argument, NULL, 'C' },
+		{ "listen-fd", required_argument, NULL, 'L' },
 		{ "ready-fd", required_argument, NULL, 'r' },
 		{ "daemon", no_argument, NULL, 'd' },
 		{ "timeout", required_argument, NULL, 't' },
@@ -635,6 +676,18 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'c': rl.channel = optarg; break;
 		case 'l': rl.listen_path = optarg; break;
+		case 'C':
+		case 'L':
+			if (parse_int(optarg, 0, INT_MAX, &v) < 0 || fcntl((int)v, F_GETFD) < 0) {
+				say("--%s wants an open file descriptor, not '%s'",
+				    c == 'C' ? "channel-fd" : "listen-fd", optarg);
+				return 2;
+			}
+			if (c == 'C')
+				rl.channel_fd = (int)v;
+			else
+				rl.listen_fd = (int)v;
+			break;
 		case 'r':
 			if (parse_int(optarg, 0, INT_MAX, &v) < 0 || fcntl((int)v, F_GETFD) < 0) {
 				say("--ready-fd wants an open file descriptor, not '%s'", optarg);
@@ -657,9 +710,21 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (!rl.channel || !rl.listen_path || optind != argc || (rl.daemon && rl.ready_fd >= 0)) {
+	if (!rl.channel == (rl.channel_fd < 0) || !rl.listen_path == (rl.listen_fd < 0) ||
+	    optind != argc || (rl.daemon && rl.ready_fd >= 0)) {
 		usage(stderr);
 		return 2;
+	}
+	/* the job user could otherwise attach to it and take its fds (the
+	 * log with its cap, the channel) */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (rl.channel_fd >= 0) {
+		snprintf(rl.channel_name, sizeof(rl.channel_name), "fd %d", rl.channel_fd);
+		rl.channel = rl.channel_name;
+	}
+	if (rl.listen_fd >= 0) {
+		snprintf(rl.listen_name, sizeof(rl.listen_name), "fd %d", rl.listen_fd);
+		rl.listen_path = rl.listen_name;
 	}
 	if (pipe2(rl.sigpipe, O_CLOEXEC | O_NONBLOCK) < 0) {
 		say("cannot create a pipe: %s", strerror(errno));
@@ -670,6 +735,8 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
+	/* past the file size cap, a write fails instead of killing us */
+	signal(SIGXFSZ, SIG_IGN);
 	if (listen_socket() < 0)
 		return 1;
 	if (rl.daemon)
@@ -684,8 +751,20 @@ int main(int argc, char **argv)
 		}
 	}
 	deadline = svm_now_ms() + rl.timeout_s * 1000;
+	if (rl.channel_fd >= 0) {
+		int type = 0;
+		socklen_t tl = sizeof(type);
+
+		if (getsockopt(rl.channel_fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || type != SOCK_STREAM) {
+			say("--channel-fd %d is not a stream socket", rl.channel_fd);
+			return 1;
+		}
+		rl.chan = rl.channel_fd;
+		fcntl(rl.chan, F_SETFD, FD_CLOEXEC);
+		fcntl(rl.chan, F_SETFL, fcntl(rl.chan, F_GETFL) | O_NONBLOCK);
+	}
 	/* The channel socket appears when QEMU starts: retry until then. */
-	for (;;) {
+	while (rl.chan < 0) {
 		char err[256];
 
 		rl.chan = svm_unix_connect(rl.channel, err, sizeof(err));

@@ -5,10 +5,12 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "jobdir.h"
 #include "log.h"
+#include "safefs.h"
 
 int svm_node_name_ok(const char *node)
 {
@@ -42,7 +44,8 @@ int svm_jobdir_init(struct svm_jobdir *dir, const struct svm_config *conf,
 	if (svm_domain_name(job, node, dir->domain, sizeof(dir->domain)) < 0)
 		return -1;
 	if (svm_path_join(dir->state, sizeof(dir->state), conf->runtime_dir, leaf) < 0 ||
-	    svm_path_join(dir->sock, sizeof(dir->sock), dir->state, "sock") < 0 ||
+	    svm_path_join(dir->agent_sock, sizeof(dir->agent_sock), dir->state, SVM_AGENT_SOCK) < 0 ||
+	    svm_path_join(dir->relay_sock, sizeof(dir->relay_sock), dir->state, SVM_RELAY_SOCK) < 0 ||
 	    svm_path_join(dir->scratch, sizeof(dir->scratch), conf->scratch_dir, leaf) < 0) {
 		svm_error("runtime or scratch path too long for job %u on %s", job, node);
 		return -1;
@@ -50,28 +53,29 @@ int svm_jobdir_init(struct svm_jobdir *dir, const struct svm_config *conf,
 	return 0;
 }
 
-int svm_outcome_write(const struct svm_jobdir *dir, const char *msg)
+int svm_state_write(const char *dir, const char *name, const char *text, uid_t reader)
 {
-	char path[PATH_MAX], tmp[PATH_MAX + 8], buf[1200];
-	int fd, n, rc = -1;
+	char path[PATH_MAX], tmp[PATH_MAX + 8];
+	size_t n = strlen(text);
+	int fd, rc = -1;
 
-	if (svm_path_join(path, sizeof(path), dir->state, "outcome") < 0)
+	if (svm_path_join(path, sizeof(path), dir, name) < 0) {
+		svm_error("cannot write %s: path too long", name);
 		return -1;
+	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	n = msg ? snprintf(buf, sizeof(buf), "error: %s\n", msg)
-		: snprintf(buf, sizeof(buf), "ok\n");
-	if (n < 0 || (size_t)n >= sizeof(buf))
-		n = (int)sizeof(buf) - 1;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		svm_error("cannot write %s: %s", tmp, strerror(errno));
 		return -1;
 	}
-	if (write(fd, buf, (size_t)n) != n || fsync(fd) < 0) {
+	/* an earlier file of that name may have had another mode */
+	if (fchmod(fd, 0600) < 0 || svm_fd_grant_read(fd, reader) < 0 ||
+	    write(fd, text, n) != (ssize_t)n || fsync(fd) < 0) {
 		svm_error("cannot write %s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	/* readers see the old outcome or the new one, never half of it */
+	/* readers see the old file or the new one, never half of it */
 	if (rename(tmp, path) < 0) {
 		svm_error("cannot rename %s: %s", tmp, strerror(errno));
 		goto out;
@@ -82,6 +86,18 @@ out:
 	if (rc < 0)
 		unlink(tmp);
 	return rc;
+}
+
+int svm_outcome_write(const struct svm_jobdir *dir, const char *msg)
+{
+	char buf[1200];
+	int n;
+
+	n = msg ? snprintf(buf, sizeof(buf), "error: %s\n", msg)
+		: snprintf(buf, sizeof(buf), "ok\n");
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		buf[sizeof(buf) - 2] = '\n';
+	return svm_state_write(dir->state, "outcome", buf, dir->user);
 }
 
 ssize_t svm_state_read(const char *dir, const char *name, char *buf, size_t len)

@@ -1,14 +1,26 @@
 /* Where one job's guest on one node keeps its files.  Both slurmd of a test
  * cluster share one host, so every name carries the job id AND the node.
  *
- *   <runtime_dir>/<job>.<node>/          root, 0755: prolog state
- *       outcome                          "ok" or "error: <message>"
- *       relay.pid, domain.xml, console.log
- *       sock/                            job user, 0700
- *           agent.sock                   QEMU's end of the agent channel
- *           relay.sock                   where slurm-vm-exec connects
+ *   <runtime_dir>/                       root, 0711
+ *   <runtime_dir>/<job>.<node>/          root, 0711: prolog state; nobody but
+ *                                        root may list or write it
+ *       outcome, cpumap                  root 0600, plus read for the job
+ *                                        user (ACL): the plugin reads them
+ *       relay.pid, relay.log,            root, 0600
+ *       domain.xml, domain.started,
+ *       vfio-group, console.log
+ *       agent.sock                       root, 0600: QEMU's end of the agent
+ *                                        channel; the prolog connects to it
+ *                                        and hands the relay the connection
+ *       relay.sock                       job user, 0600: where slurm-vm-exec
+ *                                        connects; bound by the prolog, its
+ *                                        listening fd handed to the relay
  *   <scratch_dir>/<job>.<node>/          job user, 0700
  *       overlay.qcow2                    the guest's disk over the user image
+ *
+ * The job user can write nothing in the runtime directory (on /run, where a
+ * full filesystem breaks every job's state): the relay gets its sockets as
+ * descriptors and its log as an fd with a size cap (see prolog/ready.c).
  */
 #ifndef SVM_JOBDIR_H
 #define SVM_JOBDIR_H
@@ -24,10 +36,17 @@ struct svm_jobdir {
 	uint32_t job;
 	char node[65];
 	char state[PATH_MAX];	/* <runtime_dir>/<job>.<node> */
-	char sock[PATH_MAX];	/* state/sock */
+	char agent_sock[PATH_MAX];	/* state/agent.sock */
+	char relay_sock[PATH_MAX];	/* state/relay.sock */
 	char scratch[PATH_MAX];	/* <scratch_dir>/<job>.<node> */
 	char domain[96];	/* libvirt domain name: svm-<job>-<node> */
+	uid_t user;		/* the job user, the one reader of outcome and
+				 * cpumap besides root (0 until the prolog sets it) */
 };
+
+/* The names of the two sockets in the state directory. */
+#define SVM_AGENT_SOCK "agent.sock"
+#define SVM_RELAY_SOCK "relay.sock"
 
 /* 1 if NODE is a safe node name for file and domain names. */
 int svm_node_name_ok(const char *node);
@@ -44,7 +63,12 @@ int svm_path_join(char *buf, size_t len, const char *dir, const char *name);
  * empty. */
 ssize_t svm_state_read(const char *dir, const char *name, char *buf, size_t len);
 
-/* The outcome the prolog leaves for the plugin: MSG NULL means success. */
+/* Writes TEXT to DIR/NAME, replacing it whole (a temporary and a rename),
+ * mode 0600, readable by READER too unless READER is 0.  0, or -1 logged. */
+int svm_state_write(const char *dir, const char *name, const char *text, uid_t reader);
+
+/* The outcome the prolog leaves for the plugin, readable by DIR->user:
+ * MSG NULL means success. */
 int svm_outcome_write(const struct svm_jobdir *dir, const char *msg);
 
 /* Reads the outcome: returns 1 when the prolog succeeded, 0 when it failed

@@ -24,7 +24,9 @@ lib_libsvmcore_la_SOURCES = \
 	lib/mounts.c lib/mounts.h \
 	lib/agent_boot.c lib/agent_boot.h \
 	lib/console.c lib/console.h \
-	lib/usercheck.c lib/usercheck.h
+	lib/usercheck.c lib/usercheck.h \
+	lib/safefs.c lib/safefs.h \
+	lib/loglimit.c lib/loglimit.h
 
 lib_libsvmnode_la_SOURCES = \
 	lib/cpulist.c lib/cpulist.h \
@@ -34,6 +36,7 @@ lib_libsvmnode_la_SOURCES = \
 	lib/netjob.c lib/netjob.h \
 	lib/spawn.c lib/spawn.h \
 	lib/asuser.c lib/asuser.h \
+	lib/relayproc.c lib/relayproc.h \
 	lib/rmtree.c lib/rmtree.h \
 	lib/teardown.c lib/teardown.h
 lib_libsvmnode_la_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS) $(HWLOC_CFLAGS)

@@ -15,18 +15,105 @@
 #include "log.h"
 #include "spawn.h"
 
-/* Closes every fd from 3 up, except KEEP1 and KEEP2. */
-static void close_other_fds(int keep1, int keep2)
+static int kept(int fd, const int *keep, size_t nkeep)
 {
-	struct rlimit rl;
-	int max = 1024;
+	for (size_t i = 0; i < nkeep; i++)
+		if (keep[i] == fd)
+			return 1;
+	return 0;
+}
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    rl.rlim_cur < 65536)
-		max = (int)rl.rlim_cur;
-	for (int fd = 3; fd < max; fd++)
-		if (fd != keep1 && fd != keep2)
-			close(fd);
+int svm_close_fds_proc(int from, const int *keep, size_t nkeep)
+{
+	char buf[4096];
+	long n;
+	int dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (dfd < 0)
+		return -1;
+	/* getdents64 by hand: opendir() allocates, which a child of a
+	 * threaded parent must not do.  Closing while reading is fine: the
+	 * entries are the fd numbers, each looked at once. */
+	while ((n = syscall(SYS_getdents64, dfd, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < n;) {
+			struct {
+				unsigned long long ino;
+				long long off;
+				unsigned short reclen;
+				unsigned char type;
+				char name[];
+			} *de = (void *)(buf + off);
+			char *end;
+			long fd = strtol(de->name, &end, 10);
+
+			off += de->reclen;
+			if (*end || end == de->name || fd < from || fd == dfd || kept((int)fd, keep, nkeep))
+				continue;
+			close((int)fd);
+		}
+	}
+	close(dfd);
+	return n < 0 ? -1 : 0;
+}
+
+int svm_close_fds(int from, const int *keep, size_t nkeep)
+{
+	unsigned int lo = (unsigned int)from;
+	struct rlimit rl;
+	long max = 1 << 20;
+	int sorted[16];
+	size_t n = 0;
+
+	/* the kept fds in order, each once, those below FROM dropped */
+	for (size_t i = 0; i < nkeep; i++) {
+		size_t j;
+
+		if (keep[i] < from || kept(keep[i], sorted, n))
+			continue;
+		if (n == sizeof(sorted) / sizeof(sorted[0])) {
+			errno = E2BIG;
+			return -1;
+		}
+		for (j = n++; j > 0 && sorted[j - 1] > keep[i]; j--)
+			sorted[j] = sorted[j - 1];
+		sorted[j] = keep[i];
+	}
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned int)sorted[i] > lo && close_range(lo, (unsigned int)sorted[i] - 1, 0) < 0)
+			goto fallback;
+		lo = (unsigned int)sorted[i] + 1;
+	}
+	if (close_range(lo, ~0U, 0) < 0)
+		goto fallback;
+	return 0;
+fallback:
+	/* a kernel before 5.9 */
+	if (svm_close_fds_proc(from, keep, nkeep) == 0)
+		return 0;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY)
+		max = (long)rl.rlim_max;
+	for (long fd = from; fd < max; fd++)
+		if (!kept((int)fd, keep, nkeep))
+			close((int)fd);
+	return 0;
+}
+
+/* Moves the calling process into the cgroup v2 directory DIR. */
+static int join_cgroup(const char *dir)
+{
+	char path[4096];
+	int fd, n = snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -1;
+	n = (int)write(fd, "0", 1);
+	close(fd);
+	return n == 1 ? 0 : -1;
 }
 
 /* Runs in the child: on any failure writes errno to ERRFD and exits 127. */
@@ -49,10 +136,34 @@ static void child(const struct svm_spawn *sp, int errfd)
 	    dup2(sp->stdout_fd >= 0 ? sp->stdout_fd : devnull, 1) < 0 ||
 	    dup2(sp->stderr_fd >= 0 ? sp->stderr_fd : devnull, 2) < 0)
 		goto fail;
-	/* errfd is close-on-exec; everything else but keep_fd goes */
-	close_other_fds(errfd, sp->keep_fd);
-	if (sp->keep_fd >= 0)
-		fcntl(sp->keep_fd, F_SETFD, 0);
+	/* errfd is close-on-exec; everything else but the kept fds goes */
+	{
+		int keep[18];
+		size_t nkeep = 0;
+
+		keep[nkeep++] = errfd;
+		if (sp->keep_fd >= 0)
+			keep[nkeep++] = sp->keep_fd;
+		if (sp->n_keep_fds > sizeof(keep) / sizeof(keep[0]) - nkeep) {
+			errno = E2BIG;
+			goto fail;
+		}
+		for (size_t i = 0; i < sp->n_keep_fds; i++)
+			keep[nkeep++] = sp->keep_fds[i];
+		if (svm_close_fds(3, keep, nkeep) < 0)
+			goto fail;
+		for (size_t i = 1; i < nkeep; i++)
+			if (fcntl(keep[i], F_SETFD, 0) < 0)
+				goto fail;
+	}
+	if (sp->cgroup && join_cgroup(sp->cgroup) < 0)
+		goto fail;
+	if (sp->max_file_size) {
+		struct rlimit fsz = { sp->max_file_size, sp->max_file_size };
+
+		if (setrlimit(RLIMIT_FSIZE, &fsz) < 0)
+			goto fail;
+	}
 	if (sp->uid != (uid_t)-1) {
 		if (setgroups((size_t)(sp->groups ? sp->ngroups : 0), sp->groups) < 0 ||
 		    setresgid(sp->gid, sp->gid, sp->gid) < 0 ||

@@ -17,8 +17,23 @@ struct svm_spawn {
 	int stdout_fd;			/* -1: /dev/null */
 	int stderr_fd;			/* -1: /dev/null */
 	int keep_fd;			/* one more fd the child keeps, or -1 */
+	const int *keep_fds;		/* and these n_keep_fds (NULL: none) */
+	size_t n_keep_fds;
 	int new_session;		/* setsid() in the child (daemons) */
+	const char *cgroup;		/* cgroup v2 directory the child joins
+					 * before it drops privileges, or NULL */
+	unsigned long long max_file_size;	/* RLIMIT_FSIZE soft and hard,
+						 * set as root; 0: unchanged */
 };
+
+/* Closes every fd from FROM up except the NKEEP in KEEP: close_range(2)
+ * over the gaps, else a walk of /proc/self/fd, else a loop up to the fd
+ * limit.  Safe between fork and exec (no allocation).  0, or -1 if an fd
+ * may be left open. */
+int svm_close_fds(int from, const int *keep, size_t nkeep);
+
+/* The fallback of svm_close_fds that walks /proc/self/fd (for tests). */
+int svm_close_fds_proc(int from, const int *keep, size_t nkeep);
 
 /* Starts the program; returns its pid, or -1 after logging why. */
 pid_t svm_spawn_start(const struct svm_spawn *sp);

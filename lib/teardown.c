@@ -17,6 +17,7 @@
 #include "ib.h"
 #include "log.h"
 #include "netjob.h"
+#include "relayproc.h"
 #include "spawn.h"
 #include "teardown.h"
 
@@ -64,43 +65,6 @@ static int destroy_domain(const struct svm_config *conf, const char *name)
 	return rc;
 }
 
-/* Stops the process whose pid the prolog recorded in STATE/NAME, if it is
- * still the program we started (the pid may have been reused). */
-static int stop_recorded(const char *state, const char *name, const char *exe_name)
-{
-	char path[PATH_MAX], buf[32], exe[PATH_MAX], link[64];
-	ssize_t n;
-	long pid;
-
-	if (svm_path_join(path, sizeof(path), state, name) < 0)
-		return -1;
-	if (svm_state_read(state, name, buf, sizeof(buf)) < 0)
-		return 0;
-	pid = strtol(buf, NULL, 10);
-	if (pid <= 1)
-		return 0;
-	snprintf(link, sizeof(link), "/proc/%ld/exe", pid);
-	n = readlink(link, exe, sizeof(exe) - 1);
-	if (n <= 0)
-		goto done;	/* gone */
-	exe[n] = '\0';
-	if (!strstr(exe, exe_name))
-		goto done;	/* reused by another program */
-	kill((pid_t)pid, SIGTERM);
-	for (int i = 0; i < 50 && kill((pid_t)pid, 0) == 0; i++) {
-		struct timespec ts = { 0, 100 * 1000 * 1000 };
-
-		nanosleep(&ts, NULL);
-	}
-	if (kill((pid_t)pid, 0) == 0) {
-		svm_verbose("%s (pid %ld) ignored SIGTERM: killing it", exe_name, pid);
-		kill((pid_t)pid, SIGKILL);
-	}
-done:
-	unlink(path);
-	return 0;
-}
-
 /* The prolog marks the moment it asks libvirt for the domain: before that
  * there is nothing to destroy, and an unreachable libvirtd (the reason the
  * prolog failed) must not fail the epilog too.  Without a state dir we
@@ -145,7 +109,9 @@ int svm_teardown(const struct svm_config *conf, const struct svm_jobdir *dir,
 		rc = -1;
 	if (take_back_vfio(dir) < 0)
 		rc = -1;
-	stop_recorded(dir->state, "relay.pid", "slurm-vm-relay");
+	/* the relay and whatever it started: see relayproc.h */
+	if (svm_relay_stop(dir) < 0)
+		rc = -1;
 	if (svm_ib_release(conf, dir->job, dir->node) < 0)
 		rc = -1;
 	if (svm_netjob_down(conf, dir->job) < 0)

@@ -337,7 +337,7 @@ static int give_vfio(virConnectPtr conn, const struct svm_config *conf,
 	/* Recorded before the handover, so the epilog takes the group back
 	 * even if the prolog dies right after the chown. */
 	snprintf(group_str, sizeof(group_str), "%d\n", group);
-	if (write_file(dir->state, "vfio-group", group_str, 0644) < 0)
+	if (write_file(dir->state, "vfio-group", group_str, 0600) < 0)
 		return -1;
 	snprintf(path, sizeof(path), "/dev/vfio/%d", group);
 	if (chown(path, env->uid, env->gid) < 0) {
@@ -356,7 +356,7 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 	struct svm_topology *topo = NULL;
 	struct svm_ib_choice ib = { .mode = SVM_IB_NONE };
 	struct svm_job job;
-	char overlay[PATH_MAX], agent_sock[PATH_MAX], console[PATH_MAX], ip[32], medium[PATH_MAX];
+	char overlay[PATH_MAX], console[PATH_MAX], ip[32], medium[PATH_MAX];
 	char qemu_img[] = "/usr/bin/qemu-img";
 	char **argv = NULL;
 	char *xml = NULL, *job_cpus = NULL;
@@ -364,7 +364,7 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 	virConnectPtr conn = NULL;
 	virDomainPtr dom = NULL;
 	double t0 = now();
-	int hp, ibmode;
+	int hp, ibmode, node_fault;
 
 	/* -- check: the image, mounts and working directory, as the user */
 	if (check_request(env, conf, &ic) < 0) {
@@ -432,9 +432,7 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 		     "cannot give the guest InfiniBand: %s", last_error);
 		goto out;
 	}
-	if (make_dir(dir->sock, 0700, env->uid, env->gid) < 0 ||
-	    svm_path_join(agent_sock, sizeof(agent_sock), dir->sock, "agent.sock") < 0 ||
-	    svm_path_join(console, sizeof(console), dir->state, "console.log") < 0) {
+	if (svm_path_join(console, sizeof(console), dir->state, "console.log") < 0) {
 		fail(f, FAULT_NODE, "cannot prepare the runtime directory %s", dir->state);
 		goto out;
 	}
@@ -466,7 +464,7 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 	}
 	job.hugepages = (enum svm_hugepages)hp;
 	job.ib = &ib;
-	job.agent_socket = agent_sock;
+	job.agent_socket = dir->agent_sock;
 	job.console_log = console;
 	job.network = conf->network;
 	job.workdir = env->workdir[0] ? env->workdir : NULL;
@@ -498,7 +496,8 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 		goto out;
 	}
 	write_file(dir->state, "domain.xml", xml, 0600);
-	/* host PU of each vCPU, for slurm-vm-exec to translate Slurm's binding */
+	/* host PU of each vCPU, for slurm-vm-exec to translate Slurm's binding;
+	 * the plugin reads it as the job user */
 	{
 		char map[8192];
 		size_t off = 0;
@@ -510,7 +509,7 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 			off += (size_t)snprintf(map + off, sizeof(map) - off, "%s%u", v ? "," : "",
 						pu ? pu->os_index : 0);
 		}
-		if (off >= sizeof(map) || write_file(dir->state, "cpumap", map, 0644) < 0) {
+		if (off >= sizeof(map) || svm_state_write(dir->state, "cpumap", map, env->uid) < 0) {
 			fail(f, FAULT_NODE, "cannot record the vCPU map of job %u", env->job);
 			goto out;
 		}
@@ -529,7 +528,7 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 		goto out;
 	}
 	/* from here on the epilog must look for a domain to destroy */
-	if (write_file(dir->state, "domain.started", dir->domain, 0644) < 0) {
+	if (write_file(dir->state, "domain.started", dir->domain, 0600) < 0) {
 		fail(f, FAULT_NODE, "cannot write to %s: %s", dir->state, last_error);
 		goto out;
 	}
@@ -551,18 +550,13 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 		fail(f, FAULT_NODE, "cannot seal the job network: %s", last_error);
 		goto out;
 	}
-	/* libvirt binds the channel socket as root: hand it to the job user,
-	 * whose relay is the only client it may have. */
-	if (chown(agent_sock, env->uid, env->gid) < 0 || chmod(agent_sock, 0600) < 0) {
-		fail(f, FAULT_NODE, "cannot hand the agent socket %s to uid %u: %s", agent_sock,
-		     (unsigned)env->uid, strerror(errno));
-		goto out;
-	}
+	/* libvirt binds the channel socket as root in root's state dir; the
+	 * relay gets a connection to it, not the socket (prolog/ready.c) */
 	phase_done("start", &t0);
 
 	/* -- boot to ready */
-	if (svm_prolog_wait_ready(env, conf, dir, agent_sock) < 0) {
-		fail(f, FAULT_USER, "%s", last_error);
+	if (svm_prolog_wait_ready(env, conf, dir, &node_fault) < 0) {
+		fail(f, node_fault ? FAULT_NODE : FAULT_USER, "%s", last_error);
 		goto out;
 	}
 	phase_done("ready", &t0);
@@ -614,11 +608,14 @@ int main(void)
 	svm_jobenv_config_path(&env, conf_path, sizeof(conf_path));
 	if (svm_config_load(&conf, conf_path, 0) < 0)
 		return 1;	/* the admin's config: a node fault */
+	/* root's, searchable: the job user reaches outcome, cpumap and
+	 * relay.sock by name, lists nothing and writes nothing */
 	if (svm_jobdir_init(&dir, &conf, env.job, env.node) < 0 ||
-	    make_dir(conf.runtime_dir, 0755, 0, 0) < 0 ||
-	    make_dir(dir.state, 0755, 0, 0) < 0 ||
+	    make_dir(conf.runtime_dir, 0711, 0, 0) < 0 ||
+	    make_dir(dir.state, 0711, 0, 0) < 0 ||
 	    make_dir(conf.scratch_dir, 0755, 0, 0) < 0)
 		return 1;
+	dir.user = env.uid;
 	svm_verbose("booting the guest of job %u on %s from %s", env.job, env.node, env.opts.image);
 
 	if (uerr[0])

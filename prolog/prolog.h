@@ -6,12 +6,13 @@
 #include "jobenv.h"
 #include "vmconf.h"
 
-/* Starts the job's relay (as the job user) on the agent channel AGENT_SOCK
- * and waits, event-driven, until the guest agent says ready or the
- * boot_timeout passes or the guest dies.  Records the relay's pid in the
- * state directory.  Returns 0, or -1 after logging why. */
+/* Starts the job's relay (as the job user, in a cgroup of its own) on the
+ * guest's agent channel and waits, event-driven, until the guest agent says
+ * ready or the boot_timeout passes or the guest dies.  Records the relay in
+ * the state directory.  Returns 0, or -1 after logging why, with
+ * *NODE_FAULT 1 when the node failed and 0 when the guest did. */
 int svm_prolog_wait_ready(const struct svm_jobenv *env, const struct svm_config *conf,
-			  const struct svm_jobdir *dir, const char *agent_sock);
+			  const struct svm_jobdir *dir, int *node_fault);
 
 /* The job's CPUs on this node as host PU numbers (*CPUS, the caller frees
  * it) and its memory in MiB (0: not limited).  0, or -1 after logging. */

@@ -16,6 +16,8 @@
 #include "console.h"
 #include "log.h"
 #include "prolog.h"
+#include "relayproc.h"
+#include "safefs.h"
 #include "spawn.h"
 
 /* How often the wait asks slurmctld whether the job still runs. */
@@ -65,58 +67,83 @@ static void console_reason(const struct svm_jobdir *dir, char *out, size_t len)
 		snprintf(out, len, "last console line: \"%s\"", last);
 }
 
+/* The relay may write this much into relay.log, on /run: RLIMIT_FSIZE,
+ * set by root, so the relay (the job user's process) cannot raise it.  The
+ * relay itself stops well below (1 MiB, rate-limited), see exec/relay.c. */
+#define RELAY_LOG_MAX (2ULL * 1024 * 1024)
+
+/* Hands the relay everything as descriptors, so that it never needs a
+ * path in the runtime directory and the job user can write nothing there:
+ * the connection to QEMU's agent channel (made here, as root: the socket
+ * stays root's, 0600), the socket slurm-vm-exec connects to (bound here in
+ * root's directory, then given to the user), and the log (root's file,
+ * opened here).  Each is found by name in the held state directory fd and
+ * checked to be what it should, never followed through a link. */
 int svm_prolog_wait_ready(const struct svm_jobenv *env, const struct svm_config *conf,
-			  const struct svm_jobdir *dir, const char *agent_sock)
+			  const struct svm_jobdir *dir, int *node_fault)
 {
-	char relay[PATH_MAX], listen_sock[PATH_MAX], logpath[PATH_MAX], fdstr[16],
-	     timeout[16], pidstr[32];
-	int pipefd[2] = { -1, -1 }, logfd = -1, rc = -1, status;
+	char relay[PATH_MAX], cgroup[PATH_MAX], fdstr[16], chanstr[16], lstr[16], timeout[16];
+	int pipefd[2] = { -1, -1 }, logfd = -1, statefd = -1, chan = -1, lfd = -1, rc = -1,
+	    status, have_cg;
 	long long deadline;
-	pid_t pid;
+	pid_t pid = -1;
 	char c = 0;
 	ssize_t n;
 
-	if (svm_path_join(relay, sizeof(relay), conf->libexec_dir, "slurm-vm-relay") < 0 ||
-	    svm_path_join(listen_sock, sizeof(listen_sock), dir->sock, "relay.sock") < 0 ||
-	    svm_path_join(logpath, sizeof(logpath), dir->state, "relay.log") < 0) {
-		svm_error("relay paths too long under %s", dir->state);
+	*node_fault = 1;
+	if (svm_path_join(relay, sizeof(relay), conf->libexec_dir, "slurm-vm-relay") < 0) {
+		svm_error("relay path too long under %s", conf->libexec_dir);
 		return -1;
+	}
+	have_cg = svm_relay_cgroup_path(dir, cgroup, sizeof(cgroup));
+	if (have_cg < 0)
+		return -1;
+	/* a relay of an earlier, interrupted prolog of this job goes first */
+	if (svm_relay_stop(dir) < 0 || (have_cg && svm_relay_cgroup_make(cgroup) < 0))
+		return -1;
+	if (!have_cg)
+		svm_verbose("no cgroup v2 on this host: the epilog can stop the relay but not what it starts");
+	statefd = svm_dir_open(dir->state);
+	if (statefd < 0)
+		return -1;
+	if (svm_sock_hand_at(statefd, SVM_AGENT_SOCK, 0, 0, 0600) < 0 ||
+	    (chan = svm_unix_connect_at(statefd, SVM_AGENT_SOCK)) < 0 ||
+	    (lfd = svm_unix_listen_at(statefd, SVM_RELAY_SOCK, 128)) < 0 ||
+	    svm_sock_hand_at(statefd, SVM_RELAY_SOCK, env->uid, env->gid, 0600) < 0)
+		goto out;
+	logfd = openat(statefd, "relay.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (logfd < 0) {
+		svm_error("cannot open %s/relay.log: %s", dir->state, strerror(errno));
+		goto out;
 	}
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
 		svm_error("cannot create a pipe: %s", strerror(errno));
-		return -1;
+		goto out;
 	}
-	logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
 	snprintf(fdstr, sizeof(fdstr), "%d", pipefd[1]);
+	snprintf(chanstr, sizeof(chanstr), "%d", chan);
+	snprintf(lstr, sizeof(lstr), "%d", lfd);
 	snprintf(timeout, sizeof(timeout), "%u", conf->boot_timeout);
 	{
-		const char *argv[] = { relay, "--channel", agent_sock, "--listen", listen_sock,
+		const char *argv[] = { relay, "--channel-fd", chanstr, "--listen-fd", lstr,
 				       "--ready-fd", fdstr, "--timeout", timeout, NULL };
+		const int keep[] = { chan, lfd, pipefd[1] };
 		struct svm_spawn sp = {
 			.argv = argv, .uid = env->uid, .gid = env->gid, .cwd = "/",
-			.stdout_fd = logfd, .stderr_fd = logfd, .keep_fd = pipefd[1],
-			.new_session = 1,
+			.stdout_fd = logfd, .stderr_fd = logfd, .keep_fd = -1,
+			.keep_fds = keep, .n_keep_fds = 3, .new_session = 1,
+			.cgroup = have_cg ? cgroup : NULL, .max_file_size = RELAY_LOG_MAX,
 		};
 
 		pid = svm_spawn_start(&sp);
 	}
 	close(pipefd[1]);
-	if (logfd >= 0)
-		close(logfd);
+	pipefd[1] = -1;
 	if (pid < 0)
 		goto out;
-	snprintf(pidstr, sizeof(pidstr), "%ld\n", (long)pid);
-	{
-		char pidpath[PATH_MAX];
-		int fd;
-
-		if (svm_path_join(pidpath, sizeof(pidpath), dir->state, "relay.pid") == 0 &&
-		    (fd = open(pidpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644)) >= 0) {
-			if (write(fd, pidstr, strlen(pidstr)) < 0)
-				svm_error("cannot write %s: %s", pidpath, strerror(errno));
-			close(fd);
-		}
-	}
+	if (svm_relay_record(dir, pid, env->uid) < 0)
+		goto out;
+	*node_fault = 0;
 	/* The relay has its own timeout; ours is a margin above it. */
 	deadline = mono_ms() + (long long)conf->boot_timeout * 1000 + 5000;
 	for (;;) {
@@ -170,6 +197,17 @@ int svm_prolog_wait_ready(const struct svm_jobenv *env, const struct svm_config 
 			  conf->boot_timeout, st, why);
 	}
 out:
-	close(pipefd[0]);
+	if (pipefd[0] >= 0)
+		close(pipefd[0]);
+	if (pipefd[1] >= 0)
+		close(pipefd[1]);
+	if (logfd >= 0)
+		close(logfd);
+	if (chan >= 0)
+		close(chan);
+	if (lfd >= 0)
+		close(lfd);
+	if (statefd >= 0)
+		close(statefd);
 	return rc;
 }

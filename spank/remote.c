@@ -21,6 +21,7 @@
 
 #include "jobdir.h"
 #include "log.h"
+#include "parse.h"
 #include "plugin.h"
 
 /* Slurm's special step ids (slurm.h): these run on the host, not in the
@@ -45,8 +46,9 @@ static int read_cpumap(const struct svm_jobdir *dir, char *buf, size_t len)
  * now does the task's environment name this node (SLURMD_NODENAME), and
  * both slurmd of a test cluster share one host.  Finds this node's guest,
  * fails the task with the prolog's message if it did not boot, and turns
- * the task into slurm-vm-exec.  The state directory is root's, so the user
- * can read the outcome but not forge it. */
+ * the task into slurm-vm-exec.  The state directory and its files are
+ * root's; the prolog lets the job user (and nobody else) read the outcome
+ * and the cpumap, but not forge them. */
 static int find_guest(spank_t sp, struct svm_plugin *p)
 {
 	struct svm_jobdir dir;
@@ -83,7 +85,7 @@ static int find_guest(spank_t sp, struct svm_plugin *p)
 	}
 	if (step_runs_on_host(stepid))
 		return 0;
-	if (svm_path_join(p->relay_sock, sizeof(p->relay_sock), dir.sock, "relay.sock") < 0 ||
+	if (svm_strlcpy(p->relay_sock, dir.relay_sock, sizeof(p->relay_sock)) < 0 ||
 	    svm_path_join(p->exec_path, sizeof(p->exec_path), p->conf.libexec_dir,
 			  "slurm-vm-exec") < 0) {
 		svm_error("job %u: runtime path too long", job);

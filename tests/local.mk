@@ -45,6 +45,15 @@ tests_unit_test_usercheck_SOURCES = tests/unit/test_usercheck.c
 tests_unit_test_usercheck_CFLAGS = $(unit_cflags)
 tests_unit_test_usercheck_LDADD = $(unit_ldadd)
 TESTS += tests/unit/test_usercheck
+
+check_PROGRAMS += tests/unit/test_safefs tests/unit/test_spawn
+tests_unit_test_safefs_SOURCES = tests/unit/test_safefs.c
+tests_unit_test_safefs_CFLAGS = $(unit_cflags)
+tests_unit_test_safefs_LDADD = $(unit_ldadd)
+tests_unit_test_spawn_SOURCES = tests/unit/test_spawn.c
+tests_unit_test_spawn_CFLAGS = $(unit_cflags)
+tests_unit_test_spawn_LDADD = $(unit_ldadd)
+TESTS += tests/unit/test_safefs tests/unit/test_spawn
 endif
 
 # lib/ in layers with no loops, and a plugin without libvirt or hwloc
@@ -59,7 +68,7 @@ EXTRA_DIST += tests/check tests/demo tests/install-deps tests/valgrind-wrap test
 	tests/e2e/lib.sh tests/e2e/pty-drive tests/e2e/test_plugin.sh \
 	tests/e2e/test_vm.sh tests/e2e/test_jobs.sh tests/e2e/test_mpi.sh tests/e2e/disk/test_distro.sh \
 	tests/image/boot-test tests/image/boot-distro tests/image/prepare-test \
-	tests/e2e/test_attack_teardown.sh tests/e2e/test_user_faults.sh \
+	tests/e2e/test_attack_teardown.sh tests/e2e/test_user_faults.sh tests/e2e/test_attack_runtime.sh \
 	tests/mpi/mpi_hello.c tests/mpi/mpi_abort.c tests/mpi/mpi_bench.c \
 	bench/mpi-bench \
 	bench/mpi-finalize-race bench/plugin-overhead bench/boot-phases \

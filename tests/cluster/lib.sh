@@ -43,7 +43,8 @@ svm_pid_alive() {
 svm_stop_pidfile() {
 	local file=$1 name=$2 pid i
 	[ -s "$file" ] || return 0
-	pid=$(cat "$file")
+	# the first word: relay.pid also holds a start time and a uid
+	read -r pid _ < "$file"
 	if svm_running "$pid"; then
 		kill -TERM "$pid" 2>/dev/null
 		for i in $(seq 1 100); do

@@ -207,7 +207,7 @@ static char *case_xml(const struct xcase *x, struct svm_topology **topo)
 		.mem_mib = 8192,
 		.hugepages = x->hp,
 		.ib = &ib,
-		.agent_socket = "/run/slurm-vm/4242.n1/sock/agent.sock",
+		.agent_socket = "/run/slurm-vm/4242.n1/agent.sock",
 		.console_log = "/run/slurm-vm/4242.n1/console.log",
 	};
 	char *xml;
@@ -498,7 +498,8 @@ static void test_bad_jobs(void **state)
 		assert_int_equal(svm_jobdir_init(&dir, &conf, 42, "n2"), 0);
 		assert_string_equal(dir.domain, "svm-42-n2");
 		assert_string_equal(dir.state, "/run/slurm-vm/42.n2");
-		assert_string_equal(dir.sock, "/run/slurm-vm/42.n2/sock");
+		assert_string_equal(dir.agent_sock, "/run/slurm-vm/42.n2/agent.sock");
+		assert_string_equal(dir.relay_sock, "/run/slurm-vm/42.n2/relay.sock");
 		assert_string_equal(dir.scratch, "/var/lib/slurm-vm/42.n2");
 		assert_int_equal(svm_jobdir_init(&dir, &conf, 42, ".."), -1);
 		assert_int_equal(svm_jobdir_init(&dir, &conf, 42, "a/b"), -1);
