@@ -6,6 +6,7 @@ lib_libslurmvm_la_SOURCES = \
 	lib/options.c lib/options.h \
 	lib/vmconf.c lib/vmconf.h \
 	lib/jobdir.c lib/jobdir.h \
+	lib/basedir.c lib/basedir.h \
 	lib/spawn.c lib/spawn.h \
 	lib/jobenv.c lib/jobenv.h \
 	lib/slurmdlog.c lib/slurmdlog.h \

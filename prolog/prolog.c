@@ -27,6 +27,7 @@
 #include <libvirt/virterror.h>
 #include <slurm/slurm.h>
 
+#include "basedir.h"
 #include "domain_xml.h"
 #include "ib.h"
 #include "image.h"
@@ -372,7 +373,11 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 	double t0 = now();
 	int hp, ibmode;
 
-	/* -- check: the image, as the user */
+	/* -- check: what the user asked for, as the user */
+	if (svm_ib_user_allowed(conf, env->opts.ib, ic.err, sizeof(ic.err)) < 0) {
+		fail(f, FAULT_USER, "%s", ic.err);
+		goto out;
+	}
 	if (as_user(env, check_request_cb, &ic) < 0) {
 		fail(f, FAULT_USER, "%s", ic.err[0] ? ic.err : last_error);
 		goto out;
@@ -559,11 +564,13 @@ out:
 static int drain(const struct svm_jobenv *env, const char *reason)
 {
 	update_node_msg_t msg;
-	char node[sizeof(env->node)], why[256];
+	char node[sizeof(env->node)], why[256], line[200];
 
 	slurm_init_update_node_msg(&msg);
 	snprintf(node, sizeof(node), "%s", env->node);
-	snprintf(why, sizeof(why), "slurm-vm: %.200s", reason);
+	/* the reason may quote a user's path: keep it one line */
+	svm_log_escape(line, sizeof(line), reason);
+	snprintf(why, sizeof(why), "slurm-vm: %s", line);
 	msg.node_names = node;
 	msg.node_state = NODE_STATE_DRAIN;
 	msg.reason = why;
@@ -592,10 +599,16 @@ int main(void)
 	svm_jobenv_config_path(&env, conf_path, sizeof(conf_path));
 	if (svm_config_load(&conf, conf_path, 0) < 0)
 		return 1;	/* the admin's config: a node fault */
-	if (svm_jobdir_init(&dir, &conf, env.job, env.node) < 0 ||
-	    make_dir(conf.runtime_dir, 0755, 0, 0) < 0 ||
-	    make_dir(dir.state, 0755, 0, 0) < 0 ||
-	    make_dir(conf.scratch_dir, 0755, 0, 0) < 0)
+	if (svm_jobdir_init(&dir, &conf, env.job, env.node) < 0)
+		return 1;
+	/* the admin's directories: created if missing, else only checked */
+	if (svm_base_dir("runtime_dir", conf.runtime_dir, f.msg, sizeof(f.msg)) < 0 ||
+	    svm_base_dir("scratch_dir", conf.scratch_dir, f.msg, sizeof(f.msg)) < 0) {
+		svm_error("node fault for job %u on %s: %s", env.job, env.node, f.msg);
+		drain(&env, f.msg);
+		return 1;
+	}
+	if (make_dir(dir.state, 0755, 0, 0) < 0)
 		return 1;
 	svm_verbose("booting the guest of job %u on %s from %s", env.job, env.node, env.opts.image);
 

@@ -200,6 +200,10 @@ int svm_submit_post_opt(spank_t sp, struct svm_plugin *p)
 	}
 	if (svm_plugin_config(p) < 0)
 		return submit_fail();
+	if (svm_ib_user_allowed(&p->conf, p->opts.ib, err, sizeof(err)) < 0) {
+		svm_error("%s", err);
+		return submit_fail();
+	}
 	/* we run as the user: the checks see what the user may see */
 	if (svm_image_resolve(p->opts.image, &p->conf, resolved, err, sizeof(err)) < 0 ||
 	    svm_image_check(resolved, &p->conf, &info, err, sizeof(err)) < 0) {
