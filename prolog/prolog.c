@@ -424,8 +424,9 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 			    topo->job_cpus);
 	hp = env->opts.hugepages >= 0 ? env->opts.hugepages : (int)conf->hugepages;
 	ibmode = env->opts.ib >= 0 ? env->opts.ib : (int)conf->ib;
+	/* a reservation whose job slurmctld says is over is reclaimed */
 	if (svm_ib_select(topo, conf, (enum svm_ib)ibmode, env->job, env->node, 1,
-			  NULL, NULL, &ib) < 0) {
+			  svm_prolog_job_alive, NULL, &ib) < 0) {
 		/* asking for an adapter the node lacks is the user's request */
 		fail(f, env->opts.ib >= 0 ? FAULT_USER : FAULT_NODE,
 		     "cannot give the guest InfiniBand: %s", last_error);
