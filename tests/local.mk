@@ -22,6 +22,7 @@ EXTRA_DIST += tests/check tests/demo tests/install-deps tests/valgrind-wrap test
 	tests/cluster/accounting.sh tests/e2e/test_accounting.sh \
 	tests/e2e/lib.sh tests/e2e/pty-drive tests/e2e/test_plugin.sh \
 	tests/e2e/test_vm.sh tests/e2e/test_jobs.sh tests/e2e/test_mpi.sh \
+	tests/e2e/test_ib_policy.sh \
 	tests/image/boot-test \
 	tests/mpi/mpi_hello.c tests/mpi/mpi_abort.c tests/mpi/mpi_bench.c \
 	bench/mpi-bench \
