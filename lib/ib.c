@@ -488,6 +488,7 @@ int svm_ib_select(const struct svm_topology *topo, const struct svm_config *conf
 		ret = 0;
 		goto out;
 	}
+	out->busy = 1;
 	if (mode == SVM_IB_PF)
 		svm_error("ib=pf requested but InfiniBand adapter %s (%s) is in use: %s",
 			  topo->hcas[order[0]].name, first_pf, busy);

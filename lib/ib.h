@@ -36,6 +36,7 @@ struct svm_ib_choice {
 	char bdf[16];		/* the function given to the guest */
 	int host_node;		/* the adapter's host NUMA node, -1: unknown */
 	int reserved;		/* 1: BDF (a VF or the PF) is reserved for the job */
+	int busy;		/* on failure, 1: every candidate is another job's */
 };
 
 /* 1 when job JOB on node NODE still runs, 0 when it is gone, -1 unknown

@@ -427,8 +427,9 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 	/* a reservation whose job slurmctld says is over is reclaimed */
 	if (svm_ib_select(topo, conf, (enum svm_ib)ibmode, env->job, env->node, 1,
 			  svm_prolog_job_alive, NULL, &ib) < 0) {
-		/* asking for an adapter the node lacks is the user's request */
-		fail(f, env->opts.ib >= 0 ? FAULT_USER : FAULT_NODE,
+		/* asking for an adapter the node lacks is the user's request;
+		 * one that other jobs hold is nobody's fault */
+		fail(f, env->opts.ib >= 0 || ib.busy ? FAULT_USER : FAULT_NODE,
 		     "cannot give the guest InfiniBand: %s", last_error);
 		goto out;
 	}

@@ -333,6 +333,7 @@ static void test_errors(void **state)
 	assert_int_equal(svm_topology_load(f, NULL, "0", &none), 0);
 	assert_int_equal(svm_ib_select(none, &conf, SVM_IB_PF, 1, "n1", 1, NULL, NULL, &c), -1);
 	assert_string_equal(last_error, "ib=pf requested but this node has no InfiniBand adapter");
+	assert_int_equal(c.busy, 0);
 	assert_int_equal(svm_ib_select(none, &conf, SVM_IB_AUTO, 1, "n1", 1, NULL, NULL, &c), 0);
 	assert_int_equal(c.mode, SVM_IB_NONE);
 	svm_topology_free(none);
@@ -392,6 +393,8 @@ static void test_pf_reserved(void **state)
 	assert_null(vf(2, "n1"));
 	assert_string_equal(last_error, "ib=vf requested but no free SR-IOV VF on mlx4_0 (" PF "): job 1 on n1 holds the whole adapter");
 	assert_int_equal(svm_ib_select(topo, &conf, SVM_IB_PF, 2, "n1", 0, NULL, NULL, &c), -1);
+	/* held by another job: the prolog fails the job, not the node */
+	assert_int_equal(c.busy, 1);
 	/* the prolog run again gets it back */
 	assert_int_equal(pf(1, "n1", NULL, NULL), 0);
 	/* the epilog's release frees it, once */
