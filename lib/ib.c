@@ -217,16 +217,70 @@ static int write_owner(const char *path, uint32_t job, const char *node)
 	return ret;
 }
 
+/* Removes the reservation PATH of function BDF held by (OJOB, ONODE), a job
+ * the liveness check said is gone, and says so in the log.  0 or -1. */
+static int reclaim(const char *path, const char *what, const char *bdf, uint32_t ojob,
+		   const char *onode, uint32_t job, const char *node)
+{
+	svm_info("%s %s was held by job %" PRIu32 " on %s, which is no longer running: reclaimed for job %" PRIu32 " on %s",
+		 what, bdf, ojob, onode, job, node);
+	if (unlink(path) < 0 && errno != ENOENT) {
+		svm_error("cannot remove stale reservation %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* 1 when the reservation owner (OJOB, ONODE) is still running: without a
+ * callback, or when it cannot tell, every owner is. */
+static int owner_runs(svm_vf_alive_fn alive, void *arg, uint32_t ojob, const char *onode)
+{
+	return !alive || alive(ojob, onode, arg) != 0;
+}
+
+/* Whether the whole function PF is held by someone else's running job:
+ * then none of its VFs may be taken either.  With RESERVE a stale PF
+ * reservation is removed.  1 held (BUSY says by whom), 0 not, -1 errors. */
+static int pf_held(const char *dir, const char *pf, uint32_t job, const char *node,
+		   int reserve, svm_vf_alive_fn alive, void *arg, char *busy, size_t blen)
+{
+	char path[PATH_MAX], onode[80];
+	uint32_t ojob;
+	int r;
+
+	if (pathf(path, sizeof(path), "%s/%s", dir, pf) < 0)
+		return -1;
+	r = read_owner(path, &ojob, onode, sizeof(onode));
+	if (r == 0 || (r == 1 && ojob == job && !strcmp(onode, node)))
+		return 0;
+	if (r < 0) {
+		snprintf(busy, blen, "its reservation file vf/%s is unreadable", pf);
+		return 1;
+	}
+	if (owner_runs(alive, arg, ojob, onode)) {
+		snprintf(busy, blen, "job %" PRIu32 " on %s holds the whole adapter", ojob, onode);
+		return 1;
+	}
+	if (reserve && reclaim(path, "InfiniBand adapter", pf, ojob, onode, job, node) < 0)
+		return -1;
+	return 0;
+}
+
 /* Finds (and with RESERVE takes) a free VF of PF.  1 with BDF filled when
- * one was found, 0 when every VF is taken, -1 on errors. */
+ * one was found, 0 when every VF is taken (BUSY says why), -1 on errors. */
 static int take_vf(const struct svm_config *conf, const char *dir, const char *pf,
 		   uint32_t job, const char *node, int reserve,
-		   svm_vf_alive_fn alive, void *arg, char *bdf, size_t len)
+		   svm_vf_alive_fn alive, void *arg, char *bdf, size_t len,
+		   char *busy, size_t blen)
 {
 	int n = svm_ib_num_vfs(conf->sysfs_root, pf);
 	int first_free = -1;
 	char cand[16];
+	int held = pf_held(dir, pf, job, node, reserve, alive, arg, busy, blen);
 
+	if (held != 0)
+		return held < 0 ? -1 : 0;
+	snprintf(busy, blen, "%d VFs enabled, all reserved", n);
 	/* A VF this (job, node) already holds wins: the prolog may run again. */
 	for (int pass = 0; pass < 2; pass++) {
 		for (int i = 0; i < n; i++) {
@@ -249,18 +303,14 @@ static int take_vf(const struct svm_config *conf, const char *dir, const char *p
 				continue;
 			}
 			/* pass 1: no free VF; look for owners that are gone */
-			if (r != 1 || !alive || alive(ojob, onode, arg) != 0)
+			if (r != 1 || owner_runs(alive, arg, ojob, onode))
 				continue;
 			if (!reserve) {
 				snprintf(bdf, len, "%s", cand);
 				return 1;
 			}
-			svm_info("VF %s of %s was held by job %" PRIu32 " on %s, which is gone: taking it for job %" PRIu32 " on %s",
-				 cand, pf, ojob, onode, job, node);
-			if (unlink(path) < 0 && errno != ENOENT) {
-				svm_error("cannot remove stale VF reservation %s: %s", path, strerror(errno));
+			if (reclaim(path, "VF", cand, ojob, onode, job, node) < 0)
 				return -1;
-			}
 			if (write_owner(path, job, node) < 0) {
 				svm_error("cannot reserve VF %s in %s: %s", cand, dir, strerror(errno));
 				return -1;
@@ -284,6 +334,65 @@ static int take_vf(const struct svm_config *conf, const char *dir, const char *p
 		}
 	}
 	return 0;
+}
+
+/* Takes (with RESERVE) the whole function PF for (JOB, NODE), booked like
+ * a VF: free when neither it nor any of its VFs is held by another job
+ * that still runs, since passing it through takes its VFs away too.
+ * Stale reservations in the way are reclaimed.  1 when taken, 0 when busy
+ * (BUSY says by whom), -1 on errors. */
+static int take_pf(const struct svm_config *conf, const char *dir, const char *pf,
+		   uint32_t job, const char *node, int reserve,
+		   svm_vf_alive_fn alive, void *arg, char *busy, size_t blen)
+{
+	int n = svm_ib_num_vfs(conf->sysfs_root, pf);
+	char path[PATH_MAX], onode[80], cand[16];
+	uint32_t ojob;
+	int r;
+
+	if (pathf(path, sizeof(path), "%s/%s", dir, pf) < 0)
+		return -1;
+	r = read_owner(path, &ojob, onode, sizeof(onode));
+	if (r == 1 && ojob == job && !strcmp(onode, node))
+		return 1;	/* a prolog run again: already ours */
+	r = pf_held(dir, pf, job, node, 0, alive, arg, busy, blen);
+	if (r != 0)
+		return r < 0 ? -1 : 0;
+	/* first look, then reclaim: nothing is removed for a PF not taken */
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < n; i++) {
+			char vpath[PATH_MAX];
+
+			if (vf_bdf(conf->sysfs_root, pf, i, cand, sizeof(cand)) < 0 ||
+			    pathf(vpath, sizeof(vpath), "%s/%s", dir, cand) < 0)
+				continue;
+			r = read_owner(vpath, &ojob, onode, sizeof(onode));
+			if (r == 0 || (r == 1 && ojob == job && !strcmp(onode, node)))
+				continue;
+			if (pass == 1) {
+				if (reclaim(vpath, "VF", cand, ojob, onode, job, node) < 0)
+					return -1;
+				continue;
+			}
+			if (r < 0) {
+				snprintf(busy, blen, "the reservation file vf/%s of its VF is unreadable", cand);
+				return 0;
+			}
+			if (owner_runs(alive, arg, ojob, onode)) {
+				snprintf(busy, blen, "job %" PRIu32 " on %s holds its VF %s", ojob, onode, cand);
+				return 0;
+			}
+		}
+		if (!reserve)
+			return 1;
+		if (pass == 0 && pf_held(dir, pf, job, node, 1, alive, arg, busy, blen) != 0)
+			return -1;
+	}
+	if (write_owner(path, job, node) < 0) {
+		svm_error("cannot reserve InfiniBand adapter %s in %s: %s", pf, dir, strerror(errno));
+		return -1;
+	}
+	return 1;
 }
 
 static void hca_bdf(const struct svm_topo_pci *h, char *buf, size_t len)
@@ -311,7 +420,7 @@ int svm_ib_select(const struct svm_topology *topo, const struct svm_config *conf
 		  svm_vf_alive_fn alive, void *arg, struct svm_ib_choice *out)
 {
 	unsigned *order = NULL;
-	char dir[PATH_MAX];
+	char dir[PATH_MAX], first_pf[16], busy[256] = "";
 	int lock = -1, ret = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -335,25 +444,9 @@ int svm_ib_select(const struct svm_topology *topo, const struct svm_config *conf
 		return -1;
 	}
 	hca_order(topo, order);
-
-	if (mode == SVM_IB_AUTO) {
-		char pf[16];
-
-		hca_bdf(&topo->hcas[order[0]], pf, sizeof(pf));
-		mode = svm_ib_num_vfs(conf->sysfs_root, pf) > 0 ? SVM_IB_VF : SVM_IB_PF;
-	}
-	if (mode == SVM_IB_PF) {
-		const struct svm_topo_pci *h = &topo->hcas[order[0]];
-
-		out->mode = SVM_IB_PF;
-		snprintf(out->hca, sizeof(out->hca), "%s", h->name);
-		hca_bdf(h, out->pf, sizeof(out->pf));
-		snprintf(out->bdf, sizeof(out->bdf), "%s", out->pf);
-		out->host_node = h->host_node;
-		ret = 0;
-		goto out;
-	}
-
+	hca_bdf(&topo->hcas[order[0]], first_pf, sizeof(first_pf));
+	if (mode == SVM_IB_AUTO)
+		mode = svm_ib_num_vfs(conf->sysfs_root, first_pf) > 0 ? SVM_IB_VF : SVM_IB_PF;
 	if (reserve) {
 		lock = lock_vf_dir(conf->runtime_dir, dir, sizeof(dir));
 		if (lock < 0)
@@ -366,16 +459,26 @@ int svm_ib_select(const struct svm_topology *topo, const struct svm_config *conf
 	}
 	for (unsigned k = 0; k < topo->n_hcas; k++) {
 		const struct svm_topo_pci *h = &topo->hcas[order[k]];
-		char pf[16], bdf[16];
+		char pf[16], bdf[16], why[256];
 		int r;
 
 		hca_bdf(h, pf, sizeof(pf));
-		r = take_vf(conf, dir, pf, job, node, reserve, alive, arg, bdf, sizeof(bdf));
+		why[0] = '\0';
+		if (mode == SVM_IB_PF) {
+			r = take_pf(conf, dir, pf, job, node, reserve, alive, arg, why, sizeof(why));
+			snprintf(bdf, sizeof(bdf), "%s", pf);
+		} else {
+			r = take_vf(conf, dir, pf, job, node, reserve, alive, arg, bdf, sizeof(bdf),
+				    why, sizeof(why));
+		}
 		if (r < 0)
 			goto out;
-		if (r == 0)
+		if (r == 0) {
+			if (k == 0)
+				snprintf(busy, sizeof(busy), "%s", why);
 			continue;
-		out->mode = SVM_IB_VF;
+		}
+		out->mode = mode;
 		snprintf(out->hca, sizeof(out->hca), "%s", h->name);
 		snprintf(out->pf, sizeof(out->pf), "%s", pf);
 		snprintf(out->bdf, sizeof(out->bdf), "%s", bdf);
@@ -384,13 +487,13 @@ int svm_ib_select(const struct svm_topology *topo, const struct svm_config *conf
 		ret = 0;
 		goto out;
 	}
-	{
-		char pf[16];
-
-		hca_bdf(&topo->hcas[order[0]], pf, sizeof(pf));
-		svm_error("ib=vf requested but no free SR-IOV VF on %s (%s): %d VFs enabled, all reserved",
-			  topo->hcas[order[0]].name, pf, svm_ib_num_vfs(conf->sysfs_root, pf));
-	}
+	out->busy = 1;
+	if (mode == SVM_IB_PF)
+		svm_error("ib=pf requested but InfiniBand adapter %s (%s) is in use: %s",
+			  topo->hcas[order[0]].name, first_pf, busy);
+	else
+		svm_error("ib=vf requested but no free SR-IOV VF on %s (%s): %s",
+			  topo->hcas[order[0]].name, first_pf, busy);
 out:
 	if (lock >= 0)
 		close(lock);

@@ -26,7 +26,8 @@ lib_libsvmcore_la_SOURCES = \
 	lib/console.c lib/console.h \
 	lib/usercheck.c lib/usercheck.h \
 	lib/safefs.c lib/safefs.h \
-	lib/loglimit.c lib/loglimit.h
+	lib/loglimit.c lib/loglimit.h \
+	lib/basedir.c lib/basedir.h
 
 lib_libsvmnode_la_SOURCES = \
 	lib/cpulist.c lib/cpulist.h \

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "log.h"
 
@@ -34,13 +35,49 @@ void svm_log_stderr(enum svm_log_level level, const char *msg)
 	fprintf(stderr, "slurm-vm: %s\n", msg);
 }
 
+size_t svm_log_escape(char *dst, size_t len, const char *src)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	if (!len)
+		return 0;
+	for (; *src; src++) {
+		unsigned char c = (unsigned char)*src;
+		char esc[4];
+		size_t n = 1;
+
+		esc[0] = (char)c;
+		if (c == '\n' || c == '\r' || c == '\t') {
+			esc[0] = '\\';
+			esc[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+			n = 2;
+		} else if (c < 0x20 || c == 0x7f) {
+			esc[0] = '\\';
+			esc[1] = 'x';
+			esc[2] = hex[c >> 4];
+			esc[3] = hex[c & 15];
+			n = 4;
+		}
+		if (o + n >= len)
+			break;	/* never half an escape */
+		memcpy(dst + o, esc, n);
+		o += n;
+	}
+	dst[o] = '\0';
+	return o;
+}
+
 void svm_vlog(enum svm_log_level level, const char *fmt, va_list ap)
 {
-	char buf[1024];
+	char raw[1024], buf[1024];
 
 	if (level > log_ctx.max_level)
 		return;
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	/* One message, one line, whatever the user put in a path: every sink
+	 * (slurmd's log, syslog, the job's stderr) gets it escaped. */
+	svm_log_escape(buf, sizeof(buf), raw);
 	log_ctx.sink(level, buf);
 }
 

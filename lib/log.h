@@ -5,6 +5,7 @@
 #define SVM_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 enum svm_log_level {
 	SVM_LOG_ERROR = 0,
@@ -25,6 +26,12 @@ enum svm_log_level svm_log_current_level(void);
 
 /* The sink that writes "slurm-vm: MSG\n" to stderr. */
 void svm_log_stderr(enum svm_log_level level, const char *msg);
+
+/* Copies SRC to DST (LEN bytes, always terminated) with control characters
+ * escaped: newline, CR and tab as \n \r \t, the others and DEL as \xHH,
+ * so the result is one line.  Truncates at an escape boundary.  Returns
+ * the length written.  svm_vlog applies it to every message. */
+size_t svm_log_escape(char *dst, size_t len, const char *src);
 
 void svm_log(enum svm_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

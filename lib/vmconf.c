@@ -36,6 +36,11 @@ void svm_config_defaults(struct svm_config *conf)
 	conf->hugepages = SVM_HUGEPAGES_NONE;
 	conf->hugepages_short = SVM_HP_SHORT_FAIL;
 	conf->ib = SVM_IB_NONE;
+	/* A VF is the device SR-IOV made for sharing: the host keeps its
+	 * adapter and its driver keeps the port.  The PF hands the user the
+	 * whole adapter (its firmware interface, the port's management
+	 * traffic) and takes the host off the fabric: the site opts in. */
+	conf->ib_allowed = 1u << SVM_IB_NONE | 1u << SVM_IB_VF;
 	strcpy(conf->sysfs_root, "/sys");
 	conf->boot_timeout = 300;
 	conf->check_timeout = 30;
@@ -164,6 +169,47 @@ bad:
 	return -1;
 }
 
+/* ib_allowed: modes a user may ask for, comma- or blank-separated; none is
+ * always allowed (asking for less never harms anyone), empty means none. */
+static int set_ib_allowed(unsigned *dst, const char *value, char *err, size_t errlen)
+{
+	static const char *const user_ib[] = { "none", "pf", "vf", NULL };
+	char buf[256], *save = NULL, *tok;
+	unsigned mask = 1u << SVM_IB_NONE;
+
+	if (svm_strlcpy(buf, value, sizeof(buf)) < 0) {
+		snprintf(err, errlen, "value longer than %zu bytes", sizeof(buf) - 1);
+		return -1;
+	}
+	for (tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		int i = svm_parse_enum(tok, user_ib);
+
+		if (i < 0) {
+			snprintf(err, errlen, "'%.100s' is not one of none pf vf", tok);
+			return -1;
+		}
+		mask |= 1u << i;
+	}
+	*dst = mask;
+	return 0;
+}
+
+int svm_ib_user_allowed(const struct svm_config *conf, int mode, char *err, size_t errlen)
+{
+	char list[32] = "";
+	size_t off = 0;
+
+	if (mode < 0 || (mode <= SVM_IB_AUTO && (conf->ib_allowed & (1u << mode))))
+		return 0;
+	for (int i = SVM_IB_NONE; i <= SVM_IB_VF; i++)
+		if (conf->ib_allowed & (1u << i))
+			off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s",
+						off ? "," : "", svm_ib_names[i]);
+	snprintf(err, errlen, "--vm-ib=%s is not allowed on this cluster (ib_allowed = %s)",
+		 mode <= SVM_IB_AUTO ? svm_ib_names[mode] : "?", list);
+	return -1;
+}
+
 static int set_mib(uint64_t *dst, const char *value, char *err, size_t errlen)
 {
 	uint64_t bytes;
@@ -244,6 +290,8 @@ int svm_config_set(struct svm_config *conf, const char *key, const char *value,
 		conf->ib = tmp;
 		return 0;
 	}
+	if (!strcmp(key, "ib_allowed"))
+		return set_ib_allowed(&conf->ib_allowed, value, err, errlen);
 	if (!strcmp(key, "sysfs_root"))
 		return set_abs_path(conf->sysfs_root, value, 0, err, errlen);
 	if (!strcmp(key, "kernel"))

@@ -38,6 +38,7 @@ struct svm_config {
 	enum svm_hugepages hugepages;
 	enum svm_hugepages_short hugepages_short;
 	enum svm_ib ib;
+	unsigned ib_allowed;		/* 1 << SVM_IB_*: what --vm-ib may ask */
 	char sysfs_root[PATH_MAX];	/* "/sys"; a fake tree in tests */
 	char kernel[PATH_MAX];		/* direct boot, optional */
 	char initrd[PATH_MAX];
@@ -78,6 +79,11 @@ int svm_config_parse(struct svm_config *conf, const char *name, const char *buf)
  * <libexec_dir>/slurm-vm-agent.img when that file exists; NULL for none.
  * Returns BUF or NULL. */
 const char *svm_config_agent_medium(const struct svm_config *conf, char *buf, size_t len);
+
+/* Whether the user may ask for InfiniBand MODE (--vm-ib; -1: not given)
+ * on this site (ib_allowed).  Returns 0, or -1 with the one line to show
+ * the user in ERR. */
+int svm_ib_user_allowed(const struct svm_config *conf, int mode, char *err, size_t errlen);
 
 extern const char *const svm_hugepages_names[];
 extern const char *const svm_ib_names[];

@@ -28,6 +28,7 @@
 #include <slurm/slurm.h>
 
 #include "asuser.h"
+#include "basedir.h"
 #include "domain_xml.h"
 #include "ib.h"
 #include "image.h"
@@ -366,7 +367,11 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 	double t0 = now();
 	int hp, ibmode, node_fault;
 
-	/* -- check: the image, mounts and working directory, as the user */
+	/* -- check: what the user asked for, as the user */
+	if (svm_ib_user_allowed(conf, env->opts.ib, ic.err, sizeof(ic.err)) < 0) {
+		fail(f, FAULT_USER, "%s", ic.err);
+		goto out;
+	}
 	if (check_request(env, conf, &ic) < 0) {
 		fail(f, FAULT_USER, "%s", ic.err);
 		goto out;
@@ -425,10 +430,12 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 			    topo->job_cpus);
 	hp = env->opts.hugepages >= 0 ? env->opts.hugepages : (int)conf->hugepages;
 	ibmode = env->opts.ib >= 0 ? env->opts.ib : (int)conf->ib;
+	/* a reservation whose job slurmctld says is over is reclaimed */
 	if (svm_ib_select(topo, conf, (enum svm_ib)ibmode, env->job, env->node, 1,
-			  NULL, NULL, &ib) < 0) {
-		/* asking for an adapter the node lacks is the user's request */
-		fail(f, env->opts.ib >= 0 ? FAULT_USER : FAULT_NODE,
+			  svm_prolog_job_alive, NULL, &ib) < 0) {
+		/* asking for an adapter the node lacks is the user's request;
+		 * one that other jobs hold is nobody's fault */
+		fail(f, env->opts.ib >= 0 || ib.busy ? FAULT_USER : FAULT_NODE,
 		     "cannot give the guest InfiniBand: %s", last_error);
 		goto out;
 	}
@@ -575,11 +582,13 @@ out:
 static int drain(const struct svm_jobenv *env, const char *reason)
 {
 	update_node_msg_t msg;
-	char node[sizeof(env->node)], why[256];
+	char node[sizeof(env->node)], why[256], line[200];
 
 	slurm_init_update_node_msg(&msg);
 	snprintf(node, sizeof(node), "%s", env->node);
-	snprintf(why, sizeof(why), "slurm-vm: %.200s", reason);
+	/* the reason may quote a user's path: keep it one line */
+	svm_log_escape(line, sizeof(line), reason);
+	snprintf(why, sizeof(why), "slurm-vm: %s", line);
 	msg.node_names = node;
 	msg.node_state = NODE_STATE_DRAIN;
 	msg.reason = why;
@@ -608,12 +617,18 @@ int main(void)
 	svm_jobenv_config_path(&env, conf_path, sizeof(conf_path));
 	if (svm_config_load(&conf, conf_path, 0) < 0)
 		return 1;	/* the admin's config: a node fault */
+	if (svm_jobdir_init(&dir, &conf, env.job, env.node) < 0)
+		return 1;
+	/* the admin's directories: created if missing, else only checked */
+	if (svm_base_dir("runtime_dir", conf.runtime_dir, f.msg, sizeof(f.msg)) < 0 ||
+	    svm_base_dir("scratch_dir", conf.scratch_dir, f.msg, sizeof(f.msg)) < 0) {
+		svm_error("node fault for job %u on %s: %s", env.job, env.node, f.msg);
+		drain(&env, f.msg);
+		return 1;
+	}
 	/* root's, searchable: the job user reaches outcome, cpumap and
 	 * relay.sock by name, lists nothing and writes nothing */
-	if (svm_jobdir_init(&dir, &conf, env.job, env.node) < 0 ||
-	    make_dir(conf.runtime_dir, 0711, 0, 0) < 0 ||
-	    make_dir(dir.state, 0711, 0, 0) < 0 ||
-	    make_dir(conf.scratch_dir, 0755, 0, 0) < 0)
+	if (make_dir(dir.state, 0711, 0, 0) < 0)
 		return 1;
 	dir.user = env.uid;
 	svm_verbose("booting the guest of job %u on %s from %s", env.job, env.node, env.opts.image);

@@ -2,6 +2,10 @@
 #ifndef SVM_PROLOG_H
 #define SVM_PROLOG_H
 
+#include <stdint.h>
+
+#include <slurm/slurm.h>
+
 #include "jobdir.h"
 #include "jobenv.h"
 #include "vmconf.h"
@@ -23,5 +27,15 @@ int svm_prolog_job_alloc(const struct svm_jobenv *env, const struct svm_config *
  * out, ...), with its state in STATE; 0 while it runs or when slurmctld
  * cannot be asked.  A prolog waiting for a guest stops waiting then. */
 int svm_prolog_job_ended(const struct svm_jobenv *env, char *state, size_t len);
+
+/* The liveness check the prolog gives svm_ib_select: 1 when slurmctld
+ * says job JOB still runs on NODE (or is booting, or its epilog there is
+ * still to come), 0 when it has ended or slurmctld no longer knows it, -1
+ * when slurmctld cannot be asked (the reservation is then kept). */
+int svm_prolog_job_alive(uint32_t job, const char *node, void *arg);
+
+/* The decision of svm_prolog_job_alive on slurmctld's answer MSG, for the
+ * unit tests: 1 running on NODE, 0 not. */
+int svm_job_record_alive(const job_info_msg_t *msg, uint32_t job, const char *node);
 
 #endif

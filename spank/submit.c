@@ -201,6 +201,10 @@ int svm_submit_post_opt(spank_t sp, struct svm_plugin *p)
 	}
 	if (svm_plugin_config(p) < 0)
 		return submit_fail();
+	if (svm_ib_user_allowed(&p->conf, p->opts.ib, err, sizeof(err)) < 0) {
+		svm_error("%s", err);
+		return submit_fail();
+	}
 	/* we run as the user: the checks see what the user may see; the
 	 * prolog makes them again, with the working directory */
 	if (svm_path_text_check("image", p->opts.image, err, sizeof(err)) < 0 ||
