@@ -398,12 +398,12 @@ static int cmd_network(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config = NULL, *node = NULL, *nodes = NULL;
-	const char **over = calloc((size_t)argc, sizeof(*over));
+	const char *over[argc > 0 ? argc : 1];	/* at most one --addr per argument */
 	struct svm_config conf;
 	size_t n_over = 0;
 	uint64_t job = 0;
 	unsigned mtu;
-	int c, have_job = 0;
+	int c, have_job = 0, ret = 1;
 
 	optind = 1;
 	opterr = 0;
@@ -418,7 +418,7 @@ static int cmd_network(int argc, char **argv)
 		case 'n': node = optarg; break;
 		case 'N': nodes = optarg; break;
 		case 'a':
-			if (!over || !strchr(optarg, '='))
+			if (!strchr(optarg, '='))
 				return usage_error("--addr '%s' is not NODE=A.B.C.D", optarg);
 			over[n_over++] = optarg;
 			break;
@@ -429,22 +429,22 @@ static int cmd_network(int argc, char **argv)
 		return usage_error("%s", "expected: network up|seal|down");
 	if (!have_job)
 		return usage_error("%s", "network needs --job");
-	if (load_config(config, &conf) < 0)
-		return 1;
-	if (!strcmp(argv[optind], "down"))
-		return svm_netjob_down(&conf, (uint32_t)job) < 0 ? 1 : 0;
-	if (!strcmp(argv[optind], "seal"))
-		return svm_netjob_seal(&conf, (uint32_t)job) < 0 ? 1 : 0;
-	if (strcmp(argv[optind], "up"))
+	if (strcmp(argv[optind], "up") && strcmp(argv[optind], "down") && strcmp(argv[optind], "seal"))
 		return usage_error("unknown network command '%s'", argv[optind]);
-	if (!node || !nodes)
+	if (!strcmp(argv[optind], "up") && (!node || !nodes))
 		return usage_error("%s", "network up needs --node and --nodes");
-	c = svm_netpeers_up(&conf, (uint32_t)job, nodes, node, over, n_over, &mtu);
-	free(over);
-	if (c < 0)
-		return 1;
-	printf("mtu %u\n", mtu);
-	return 0;
+	if (load_config(config, &conf) < 0)
+		goto out;
+	if (!strcmp(argv[optind], "down"))
+		ret = svm_netjob_down(&conf, (uint32_t)job) < 0 ? 1 : 0;
+	else if (!strcmp(argv[optind], "seal"))
+		ret = svm_netjob_seal(&conf, (uint32_t)job) < 0 ? 1 : 0;
+	else if (svm_netpeers_up(&conf, (uint32_t)job, nodes, node, over, n_over, &mtu) == 0) {
+		printf("mtu %u\n", mtu);
+		ret = 0;
+	}
+out:
+	return ret;
 }
 
 int main(int argc, char **argv)

@@ -45,8 +45,10 @@ static char *long_nodelist(size_t len)
 	char *s = malloc(len + 16);
 	size_t n;
 
-	assert_non_null(s);
-	n = (size_t)sprintf(s, "n[1-3]");
+	if (!s)
+		fail();
+	memcpy(s, "n[1-3]", 7);
+	n = 6;
 	for (int i = 1; n < len; i++)
 		n += (size_t)sprintf(s + n, ",m%05d", i);
 	return s;
