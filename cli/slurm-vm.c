@@ -16,6 +16,7 @@
 #include "ib.h"
 #include "image.h"
 #include "jobdir.h"
+#include "jobplan.h"
 #include "log.h"
 #include "netjob.h"
 #include "netpeers.h"
@@ -229,9 +230,10 @@ static int cmd_domain_xml(int argc, char **argv)
 	struct svm_ib_choice ib;
 	struct svm_config conf;
 	struct svm_job job;
-	char host[256], sock[PATH_MAX], log[PATH_MAX], bridge[16], ip[32];
+	struct svm_job_plan_buf plan;
+	struct svm_plan_input in;
+	char host[256], err[1024];
 	struct svm_jobdir dir;
-	char overlay[PATH_MAX], err[1024], medium[PATH_MAX];
 	char *xml = NULL;
 	int c, ret = 1;
 
@@ -339,43 +341,22 @@ static int cmd_domain_xml(int argc, char **argv)
 	if (svm_ib_select(topo, &conf, a.ib >= 0 ? (enum svm_ib)a.ib : conf.ib, (uint32_t)a.job,
 			  a.node, 0, NULL, NULL, &ib) < 0)
 		goto out;
-	/* the paths the prolog would use for this job on this node */
-	if (svm_jobdir_init(&dir, &conf, (uint32_t)a.job, a.node) < 0 ||
-	    svm_path_join(overlay, sizeof(overlay), dir.scratch, "overlay.qcow2") < 0 ||
-	    svm_strlcpy(sock, dir.agent_sock, sizeof(sock)) < 0 ||
-	    svm_path_join(log, sizeof(log), dir.state, "console.log") < 0)
-		goto out;
-
-	job = (struct svm_job){
-		.id = (uint32_t)a.job,
-		.node = a.node,
+	/* the plan the prolog would start for this job on this node */
+	a.opts.mem_mib = a.mem;
+	a.opts.hugepages = a.hugepages;
+	in = (struct svm_plan_input){
 		.node_index = (unsigned)a.node_index,
 		.uid = (uid_t)a.uid,
 		.gid = (gid_t)a.gid,
 		.image = a.image,
 		.image_format = a.format == 0 ? SVM_FMT_QCOW2 : SVM_FMT_RAW,
-		.overlay = overlay,
-		.mem_mib = a.mem ? a.mem : conf.default_mem ? conf.default_mem : 1024ULL * topo->n_cells,
-		.hugepages = a.hugepages >= 0 ? (enum svm_hugepages)a.hugepages : conf.hugepages,
-		.ib = &ib,
-		.agent_socket = sock,
-		.console_log = log,
-		.network = conf.network,
+		.opts = &a.opts,
 		.workdir = a.workdir,
-		.n_mounts = a.opts.n_mounts,
-		.mounts = a.opts.mounts,
-		.agent_medium = svm_config_agent_medium(&conf, medium, sizeof(medium)),
+		.ib = &ib,
 	};
-	/* the job network as the prolog sets it up */
-	if (conf.network == SVM_NET_BRIDGE || conf.network == SVM_NET_OVERLAY) {
-		if (svm_bridge_name(&conf, (uint32_t)a.job, bridge, sizeof(bridge)) < 0)
-			goto out;
-		job.network_name = bridge;
-	}
-	if (conf.network != SVM_NET_NONE) {
-		svm_guest_ip(job.node_index, ip, sizeof(ip));
-		job.ip = ip;
-	}
+	if (svm_jobdir_init(&dir, &conf, (uint32_t)a.job, a.node) < 0 ||
+	    svm_job_plan(&job, &plan, &conf, &dir, topo, &in) < 0)
+		goto out;
 	xml = svm_domain_xml(topo, &conf, &job);
 	if (!xml)
 		goto out;

@@ -9,6 +9,7 @@
 #include "jobdir.h"
 #include "log.h"
 #include "parse.h"
+#include "request.h"
 #include "vmconf.h"
 
 static int get_u32(const char *name, uint32_t *out)
@@ -66,21 +67,19 @@ void svm_jobenv_free(struct svm_jobenv *env)
 	env->user = env->workdir = env->nodelist = env->slurm_conf = NULL;
 }
 
+/* The request's variable NAME as slurmd passes it. */
+static const char *request_var(void *ctx, const char *name)
+{
+	char var[64];
+
+	(void)ctx;
+	snprintf(var, sizeof(var), "%s%s", SVM_REQUEST_PREFIX, name);
+	return getenv(var);
+}
+
 int svm_jobenv_read(struct svm_jobenv *env, char *user_err, size_t errlen)
 {
-	static const struct {
-		const char *var;
-		int (*parse)(struct svm_options *, const char *, char *, size_t);
-		const char *opt;
-	} user_vars[] = {
-		{ "SPANK_VM_IMAGE", svm_opt_image, "--vm-image" },
-		{ "SPANK_VM_MEM", svm_opt_mem, "--vm-mem" },
-		{ "SPANK_VM_HUGEPAGES", svm_opt_hugepages, "--vm-hugepages" },
-		{ "SPANK_VM_IB", svm_opt_ib, "--vm-ib" },
-	};
 	uint32_t uid, gid;
-	char err[512];
-	const char *mounts;
 
 	memset(env, 0, sizeof(*env));
 	svm_options_init(&env->opts);
@@ -96,35 +95,11 @@ int svm_jobenv_read(struct svm_jobenv *env, char *user_err, size_t errlen)
 		return -1;
 	env->uid = (uid_t)uid;
 	env->gid = (gid_t)gid;
-	if (!getenv("SPANK_VM_IMAGE"))
+	if (!request_var(NULL, "VM_IMAGE"))
 		return 0;
 	env->vm = 1;
-	for (size_t i = 0; i < sizeof(user_vars) / sizeof(user_vars[0]); i++) {
-		const char *v = getenv(user_vars[i].var);
-
-		if (!v)
-			continue;
-		if (user_vars[i].parse(&env->opts, v, err, sizeof(err)) < 0) {
-			snprintf(user_err, errlen, "%s: %s", user_vars[i].opt, err);
-			return 0;
-		}
-	}
-	/* several mounts travel as one variable, separated by commas */
-	mounts = getenv("SPANK_VM_MOUNTS");
-	if (mounts && *mounts) {
-		char buf[8192], *save = NULL;
-
-		if (svm_strlcpy(buf, mounts, sizeof(buf)) < 0) {
-			snprintf(user_err, errlen, "--vm-mount: too many or too long mounts");
-			return 0;
-		}
-		for (char *m = strtok_r(buf, ",", &save); m; m = strtok_r(NULL, ",", &save)) {
-			if (svm_opt_mount(&env->opts, m, err, sizeof(err)) < 0) {
-				snprintf(user_err, errlen, "--vm-mount: %s", err);
-				return 0;
-			}
-		}
-	}
+	/* a bad value is the user's: reported in USER_ERR, not a failure */
+	svm_request_decode(&env->opts, request_var, NULL, user_err, errlen);
 	return 0;
 }
 

@@ -3,7 +3,7 @@
 #
 #   libsvmcore   libc only: names and paths of a job (jobdir), options, the
 #                site config (vmconf), the request from submit to prolog
-#                (jobenv), image checks, mounts, logging, the agent's boot
+#                (request) and the prolog's environment (jobenv), image checks, mounts, logging, the agent's boot
 #                units and console hints.  Linked by the plugin, which every
 #                srun, sbatch and slurmstepd loads: it must stay small.
 #   libsvmnode   hwloc and libvirt: topology, CPU lists, InfiniBand, domain
@@ -18,6 +18,7 @@ lib_libsvmcore_la_SOURCES = \
 	lib/options.c lib/options.h \
 	lib/vmconf.c lib/vmconf.h \
 	lib/jobdir.c lib/jobdir.h \
+	lib/request.c lib/request.h \
 	lib/jobenv.c lib/jobenv.h \
 	lib/slurmdlog.c lib/slurmdlog.h \
 	lib/image.c lib/image.h \
@@ -34,6 +35,7 @@ lib_libsvmnode_la_SOURCES = \
 	lib/topology.c lib/topology.h \
 	lib/ib.c lib/ib.h \
 	lib/domain_xml.c lib/domain_xml.h \
+	lib/jobplan.c lib/jobplan.h \
 	lib/netjob.c lib/netjob.h \
 	lib/spawn.c lib/spawn.h \
 	lib/asuser.c lib/asuser.h \

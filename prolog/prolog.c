@@ -34,6 +34,7 @@
 #include "image.h"
 #include "jobdir.h"
 #include "jobenv.h"
+#include "jobplan.h"
 #include "log.h"
 #include "mounts.h"
 #include "netjob.h"
@@ -210,23 +211,6 @@ static int write_file(const char *dir, const char *name, const char *text, mode_
 	return rc;
 }
 
-/* The guest's memory: the user's --vm-mem, else the job's --mem on this
- * node, else the site default, else what the job's cells hold less what
- * the host keeps. */
-static uint64_t guest_mem(const struct svm_jobenv *env, const struct svm_config *conf,
-			  const struct svm_topology *topo, uint64_t job_mem)
-{
-	uint64_t have = svm_topology_mem_mib(topo);
-
-	if (env->opts.mem_mib)
-		return env->opts.mem_mib;
-	if (job_mem)
-		return job_mem;
-	if (conf->default_mem)
-		return conf->default_mem;
-	return have > conf->host_mem_reserve ? have - conf->host_mem_reserve : 0;
-}
-
 static int node_index(const struct svm_jobenv *env)
 {
 	hostlist_t hl;
@@ -357,7 +341,8 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 	struct svm_topology *topo = NULL;
 	struct svm_ib_choice ib = { .mode = SVM_IB_NONE };
 	struct svm_job job;
-	char overlay[PATH_MAX], console[PATH_MAX], ip[32], medium[PATH_MAX];
+	static struct svm_job_plan_buf plan;
+	char overlay[PATH_MAX];
 	char qemu_img[] = "/usr/bin/qemu-img";
 	char **argv = NULL;
 	char *xml = NULL, *job_cpus = NULL;
@@ -382,7 +367,7 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 
 	/* -- overlay: a qcow2 over the user's image, made by the user */
 	if (make_dir(dir->scratch, 0700, env->uid, env->gid) < 0 ||
-	    svm_path_join(overlay, sizeof(overlay), dir->scratch, "overlay.qcow2") < 0) {
+	    svm_job_overlay(dir, overlay, sizeof(overlay)) < 0) {
 		fail(f, FAULT_NODE, "cannot prepare the scratch directory %s", dir->scratch);
 		goto out;
 	}
@@ -428,7 +413,6 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 	if (topo->emulator_shared)
 		svm_verbose("no reserved_cpus and the job has every CPU (%s): QEMU's emulator threads share the job's CPUs",
 			    topo->job_cpus);
-	hp = env->opts.hugepages >= 0 ? env->opts.hugepages : (int)conf->hugepages;
 	ibmode = env->opts.ib >= 0 ? env->opts.ib : (int)conf->ib;
 	/* a reservation whose job slurmctld says is over is reclaimed */
 	if (svm_ib_select(topo, conf, (enum svm_ib)ibmode, env->job, env->node, 1,
@@ -439,20 +423,20 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 		     "cannot give the guest InfiniBand: %s", last_error);
 		goto out;
 	}
-	if (svm_path_join(console, sizeof(console), dir->state, "console.log") < 0) {
-		fail(f, FAULT_NODE, "cannot prepare the runtime directory %s", dir->state);
-		goto out;
+	{
+		struct svm_plan_input in = {
+			.node_index = (unsigned)node_index(env), .uid = env->uid, .gid = env->gid,
+			.image = ic.resolved, .image_format = ic.info.format, .opts = &opts,
+			.job_mem = job_mem, .workdir = env->workdir, .ib = &ib,
+		};
+
+		/* a path or bridge name too long: the admin's config */
+		if (svm_job_plan(&job, &plan, conf, dir, topo, &in) < 0) {
+			fail(f, FAULT_NODE, "%s", last_error);
+			goto out;
+		}
 	}
-	memset(&job, 0, sizeof(job));
-	job.id = env->job;
-	job.node = env->node;
-	job.node_index = (unsigned)node_index(env);
-	job.uid = env->uid;
-	job.gid = env->gid;
-	job.image = ic.resolved;
-	job.image_format = ic.info.format;
-	job.overlay = overlay;
-	job.mem_mib = guest_mem(env, conf, topo, job_mem);
+	hp = (int)job.hugepages;
 	if (hp != SVM_HUGEPAGES_NONE) {
 		char why[512];
 
@@ -470,32 +454,12 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 		}
 	}
 	job.hugepages = (enum svm_hugepages)hp;
-	job.ib = &ib;
-	job.agent_socket = dir->agent_sock;
-	job.console_log = console;
-	job.network = conf->network;
-	job.workdir = env->workdir[0] ? env->workdir : NULL;
-	job.n_mounts = opts.n_mounts;
-	job.mounts = opts.mounts;
-	job.agent_medium = svm_config_agent_medium(conf, medium, sizeof(medium));
 	/* -- network: the job's bridge (and overlay) on this host, before the
 	 * XML, which carries its MTU */
 	if (svm_netpeers_up(conf, env->job, env->nodelist, env->node, NULL, 0, &job.mtu) < 0) {
 		fail(f, FAULT_NODE, "cannot create the job network: %s", last_error);
 		goto out;
 	}
-	if (conf->network == SVM_NET_BRIDGE || conf->network == SVM_NET_OVERLAY) {
-		static char br[16];
-
-		if (svm_bridge_name(conf, env->job, br, sizeof(br)) < 0) {
-			fail(f, FAULT_NODE, "%s", last_error);
-			goto out;
-		}
-		job.network_name = br;
-	}
-	svm_guest_ip(job.node_index, ip, sizeof(ip));
-	if (conf->network != SVM_NET_NONE)
-		job.ip = ip;
 	xml = svm_domain_xml(topo, conf, &job);
 	if (!xml) {
 		/* the memory the user asked for, a mount outside the allowed paths */

@@ -1,8 +1,8 @@
 /* Submit side: srun (local context), sbatch and salloc (allocator context).
  * Runs as the user, before anything is allocated, so a bad request fails
  * here with one line instead of in the prolog.  The checked values reach
- * the prolog through spank_job_control_setenv as SPANK_VM_*; the prolog
- * checks them again, since the user controls this side entirely. */
+ * the prolog through spank_job_control_setenv as SPANK_VM_* (request.h);
+ * the prolog checks them again, since the user controls this side entirely. */
 #include "config.h"
 
 #include <errno.h>
@@ -17,6 +17,7 @@
 #include "mounts.h"
 #include "options.h"
 #include "plugin.h"
+#include "request.h"
 #include "usercheck.h"
 
 enum { OPT_IMAGE, OPT_MEM, OPT_HUGEPAGES, OPT_IB, OPT_MOUNT, OPT_COUNT };
@@ -138,9 +139,9 @@ static int apply_env_defaults(struct svm_options *opts)
 	return 0;
 }
 
-static int pass(spank_t sp, const char *name, const char *value)
+static int pass(void *ctx, const char *name, const char *value)
 {
-	spank_err_t rc = spank_job_control_setenv(sp, name, value, 1);
+	spank_err_t rc = spank_job_control_setenv(ctx, name, value, 1);
 
 	if (rc != ESPANK_SUCCESS) {
 		svm_error("cannot pass %s to the prolog: %s", name, spank_strerror(rc));
@@ -149,37 +150,16 @@ static int pass(spank_t sp, const char *name, const char *value)
 	return 0;
 }
 
-/* Hands the checked request to the prolog (as SPANK_VM_*). */
+/* Hands the checked request to the prolog (request.h). */
 static int pass_request(spank_t sp, const struct svm_options *o, const char *image)
 {
-	char buf[64], mounts[8192];
-	size_t off = 0;
+	char err[1024];
 
-	if (pass(sp, "VM_IMAGE", image) < 0)
+	if (svm_request_encode(o, image, pass, sp, err, sizeof(err)) < 0) {
+		if (err[0])
+			svm_error("%s", err);
 		return -1;
-	if (o->mem_mib) {
-		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)o->mem_mib);
-		if (pass(sp, "VM_MEM", buf) < 0)
-			return -1;
 	}
-	if (o->hugepages >= 0 && pass(sp, "VM_HUGEPAGES", svm_hugepages_names[o->hugepages]) < 0)
-		return -1;
-	if (o->ib >= 0 && pass(sp, "VM_IB", svm_ib_names[o->ib]) < 0)
-		return -1;
-	mounts[0] = '\0';
-	for (int i = 0; i < o->n_mounts; i++) {
-		const struct svm_mount *m = &o->mounts[i];
-		int n = snprintf(mounts + off, sizeof(mounts) - off, "%s%s:%s%s", i ? "," : "",
-				 m->src, m->dst, m->readonly ? ":ro" : "");
-
-		if (n < 0 || (size_t)n >= sizeof(mounts) - off) {
-			svm_error("--vm-mount: the mounts are longer than %zu bytes in all", sizeof(mounts) - 1);
-			return -1;
-		}
-		off += (size_t)n;
-	}
-	if (o->n_mounts && pass(sp, "VM_MOUNTS", mounts) < 0)
-		return -1;
 	return 0;
 }
 

@@ -39,6 +39,12 @@ tests_unit_test_jobenv_SOURCES = tests/unit/test_jobenv.c
 tests_unit_test_jobenv_CFLAGS = $(unit_cflags)
 tests_unit_test_jobenv_LDADD = $(unit_ldadd)
 TESTS += tests/unit/test_jobenv
+# the request from submit to prolog, encoded and decoded by one table
+check_PROGRAMS += tests/unit/test_request
+tests_unit_test_request_SOURCES = tests/unit/test_request.c
+tests_unit_test_request_CFLAGS = $(unit_cflags)
+tests_unit_test_request_LDADD = $(unit_ldadd)
+TESTS += tests/unit/test_request
 # the as-user checks of the request and the child that runs them
 check_PROGRAMS += tests/unit/test_usercheck
 tests_unit_test_usercheck_SOURCES = tests/unit/test_usercheck.c

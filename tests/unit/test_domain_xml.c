@@ -25,6 +25,7 @@
 
 #include "domain_xml.h"
 #include "jobdir.h"
+#include "jobplan.h"
 #include "ib.h"
 #include "log.h"
 #include "netjob.h"
@@ -186,7 +187,8 @@ static char *read_file(const char *path)
 	return buf;
 }
 
-/* Builds the XML of case X; stores the topology in *TOPO (caller frees). */
+/* Builds the XML of case X as the prolog plans it (jobplan.h); stores the
+ * topology in *TOPO (caller frees). */
 static char *case_xml(const struct xcase *x, struct svm_topology **topo)
 {
 	static const struct svm_mount mounts[] = {
@@ -195,47 +197,45 @@ static char *case_xml(const struct xcase *x, struct svm_topology **topo)
 	};
 	struct svm_config conf, ibconf;
 	struct svm_ib_choice ib;
-	struct svm_job job = {
-		.id = 4242,
-		.node = "n1",
+	struct svm_options opts;
+	struct svm_jobdir dir;
+	struct svm_job job;
+	struct svm_job_plan_buf plan;
+	struct svm_plan_input in = {
 		.node_index = 1,
 		.uid = 1000,
 		.gid = 1000,
 		.image = "/home/alice/images/centos7-ofed.qcow2",
 		.image_format = SVM_FMT_QCOW2,
-		.overlay = "/var/lib/slurm-vm/4242.n1/overlay.qcow2",
-		.mem_mib = 8192,
-		.hugepages = x->hp,
+		.opts = &opts,
 		.ib = &ib,
-		.agent_socket = "/run/slurm-vm/4242.n1/agent.sock",
-		.console_log = "/run/slurm-vm/4242.n1/console.log",
 	};
 	char *xml;
 
-	char bridge[16], ip[32];
-
 	golden_config(&conf, x);
-	/* the job network as the prolog sets it up */
-	job.network = conf.network;
-	if (conf.network == SVM_NET_BRIDGE) {
-		assert_int_equal(svm_bridge_name(&conf, job.id, bridge, sizeof(bridge)), 0);
-		job.network_name = bridge;
-	}
-	svm_guest_ip(job.node_index, ip, sizeof(ip));
-	job.ip = ip;
+	svm_options_init(&opts);
+	opts.mem_mib = 8192;
+	opts.hugepages = (int)x->hp;
+	/* an explicit medium: the default one is there only when installed */
+	snprintf(conf.agent_medium, sizeof(conf.agent_medium), "none");
 	if (x->features == 2) {
-		job.workdir = "/home/alice/run";
-		job.agent_medium = "/usr/libexec/slurm-vm/slurm-vm-agent.img";
+		in.workdir = "/home/alice/run";
+		snprintf(conf.agent_medium, sizeof(conf.agent_medium),
+			 "/usr/libexec/slurm-vm/slurm-vm-agent.img");
 	}
 	if (x->features == 1) {
-		job.workdir = "/home/alice/run";
-		job.n_mounts = 2;
-		job.mounts = mounts;
-		job.cmdline_extra = "quiet";
-		job.image_format = SVM_FMT_RAW;
-		job.image = "/shared/images/app.raw";
+		in.workdir = "/home/alice/run";
+		opts.n_mounts = 2;
+		memcpy(opts.mounts, mounts, sizeof(mounts));
+		in.image_format = SVM_FMT_RAW;
+		in.image = "/shared/images/app.raw";
 	}
 	assert_int_equal(svm_topology_load(srcpath("topologies", x->topology), x->cpus, conf.reserved_cpus, topo), 0);
+	assert_int_equal(svm_jobdir_init(&dir, &conf, 4242, "n1"), 0);
+	assert_int_equal(svm_job_plan(&job, &plan, &conf, &dir, *topo, &in), 0);
+	/* what the prolog never sets: the generator's extra kernel words */
+	if (x->features == 1)
+		job.cmdline_extra = "quiet";
 
 	/* VFs from a fake sysfs, reserved under a temporary runtime dir */
 	ibconf = conf;
@@ -511,6 +511,72 @@ static void test_bad_jobs(void **state)
 	svm_topology_free(t);
 }
 
+/* The plan's choices, the ones the prolog and slurm-vm domain-xml share. */
+static void test_plan(void **state)
+{
+	struct xcase x = { "plan", "24em64t-2n6c2t-pci.xml", "0,12,1,13", NULL,
+			   SVM_HUGEPAGES_NONE, SVM_IB_NONE, SVM_DOMAIN_KVM, 0 };
+	struct svm_config conf;
+	struct svm_topology *t = NULL;
+	struct svm_options opts;
+	struct svm_jobdir dir;
+	struct svm_job job;
+	struct svm_job_plan_buf plan;
+	struct svm_plan_input in = { .node_index = 300, .uid = 5, .gid = 6, .image = "/i.qcow2",
+				     .image_format = SVM_FMT_QCOW2, .opts = &opts, .workdir = "" };
+
+	(void)state;
+	golden_config(&conf, &x);
+	snprintf(conf.agent_medium, sizeof(conf.agent_medium), "none");
+	svm_options_init(&opts);
+	assert_int_equal(svm_topology_load(srcpath("topologies", x.topology), NULL, conf.reserved_cpus, &t), 0);
+	assert_int_equal(svm_jobdir_init(&dir, &conf, 0x2a, "n2"), 0);
+	/* memory: the node's (18421 + 18431 MiB) less host_mem_reserve ... */
+	assert_int_equal(svm_job_plan(&job, &plan, &conf, &dir, t, &in), 0);
+	assert_int_equal(job.mem_mib, 18421 + 18431 - 1024);
+	/* ... else default_mem, else the job's --mem, else --vm-mem */
+	conf.default_mem = 4096;
+	assert_int_equal(svm_job_plan(&job, &plan, &conf, &dir, t, &in), 0);
+	assert_int_equal(job.mem_mib, 4096);
+	in.job_mem = 3000;
+	assert_int_equal(svm_job_plan(&job, &plan, &conf, &dir, t, &in), 0);
+	assert_int_equal(job.mem_mib, 3000);
+	opts.mem_mib = 2000;
+	assert_int_equal(svm_job_plan(&job, &plan, &conf, &dir, t, &in), 0);
+	assert_int_equal(job.mem_mib, 2000);
+	/* huge pages: --vm-hugepages over the config */
+	conf.hugepages = SVM_HUGEPAGES_2M;
+	assert_int_equal(job.hugepages, SVM_HUGEPAGES_NONE);
+	assert_int_equal(svm_job_plan(&job, &plan, &conf, &dir, t, &in), 0);
+	assert_int_equal(job.hugepages, SVM_HUGEPAGES_2M);
+	opts.hugepages = SVM_HUGEPAGES_1G;
+	assert_int_equal(svm_job_plan(&job, &plan, &conf, &dir, t, &in), 0);
+	assert_int_equal(job.hugepages, SVM_HUGEPAGES_1G);
+	/* paths from the job's directories, the bridge and address */
+	assert_int_equal(job.id, 0x2a);
+	assert_string_equal(job.node, "n2");
+	assert_string_equal(job.overlay, "/var/lib/slurm-vm/42.n2/overlay.qcow2");
+	assert_string_equal(job.agent_socket, "/run/slurm-vm/42.n2/agent.sock");
+	assert_string_equal(job.console_log, "/run/slurm-vm/42.n2/console.log");
+	assert_string_equal(job.network_name, "svmbr02a");
+	assert_string_equal(job.ip, "169.254.2.47/16");
+	assert_null(job.workdir);
+	assert_null(job.agent_medium);
+	assert_int_equal(job.mtu, 0);
+	/* no network: no address; libvirt network: the config's name */
+	conf.network = SVM_NET_NONE;
+	assert_int_equal(svm_job_plan(&job, &plan, &conf, &dir, t, &in), 0);
+	assert_null(job.ip);
+	assert_null(job.network_name);
+	conf.network = SVM_NET_LIBVIRT;
+	in.workdir = "/home/u/run";
+	assert_int_equal(svm_job_plan(&job, &plan, &conf, &dir, t, &in), 0);
+	assert_null(job.network_name);
+	assert_non_null(job.ip);
+	assert_string_equal(job.workdir, "/home/u/run");
+	svm_topology_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -519,6 +585,7 @@ int main(void)
 		cmocka_unit_test(test_kvm_qemu_identical),
 		cmocka_unit_test(test_memory_split),
 		cmocka_unit_test(test_bad_jobs),
+		cmocka_unit_test(test_plan),
 	};
 
 	return cmocka_run_group_tests(tests, setup_group, teardown_group);

@@ -114,12 +114,41 @@ static void test_bad_node(void **state)
 	svm_jobenv_free(&env);
 }
 
+/* The request as slurmd passes it: SPANK_VM_*, a bad value the user's. */
+static void test_request(void **state)
+{
+	struct svm_jobenv env;
+	char uerr[256];
+
+	(void)state;
+	setenv("SPANK_VM_IMAGE", "/home/u/img.qcow2", 1);
+	setenv("SPANK_VM_MEM", "2048", 1);
+	setenv("SPANK_VM_MOUNTS", "/home/u/d:/d:ro,/s:/s", 1);
+	assert_int_equal(svm_jobenv_read(&env, uerr, sizeof(uerr)), 0);
+	assert_string_equal(uerr, "");
+	assert_int_equal(env.vm, 1);
+	assert_string_equal(env.opts.image, "/home/u/img.qcow2");
+	assert_int_equal(env.opts.mem_mib, 2048);
+	assert_int_equal(env.opts.n_mounts, 2);
+	assert_string_equal(env.opts.mounts[0].src, "/home/u/d");
+	assert_int_equal(env.opts.mounts[0].readonly, 1);
+	assert_string_equal(env.opts.mounts[1].dst, "/s");
+	svm_jobenv_free(&env);
+	setenv("SPANK_VM_HUGEPAGES", "3M", 1);
+	assert_int_equal(svm_jobenv_read(&env, uerr, sizeof(uerr)), 0);
+	assert_int_equal(env.vm, 1);
+	assert_int_equal(strncmp(uerr, "--vm-hugepages: ", 16), 0);
+	assert_string_equal(errors, "");
+	svm_jobenv_free(&env);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_long_values, setup),
 		cmocka_unit_test_setup(test_unset_values, setup),
 		cmocka_unit_test_setup(test_bad_node, setup),
+		cmocka_unit_test_setup(test_request, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,78 @@
+/* The plan of a job's guest on one node (jobplan.h). */
+#include "config.h"
+
+#include <string.h>
+
+#include "jobplan.h"
+#include "log.h"
+#include "netjob.h"
+
+int svm_job_overlay(const struct svm_jobdir *dir, char *buf, size_t len)
+{
+	if (svm_path_join(buf, len, dir->scratch, "overlay.qcow2") < 0) {
+		svm_error("cannot prepare the scratch directory %s", dir->scratch);
+		return -1;
+	}
+	return 0;
+}
+
+/* The guest's memory: the user's --vm-mem, else the job's --mem on this
+ * node, else the site default, else what the job's cells hold less what
+ * the host keeps. */
+static uint64_t guest_mem(const struct svm_config *conf, const struct svm_topology *topo,
+			  const struct svm_plan_input *in)
+{
+	uint64_t have = svm_topology_mem_mib(topo);
+
+	if (in->opts->mem_mib)
+		return in->opts->mem_mib;
+	if (in->job_mem)
+		return in->job_mem;
+	if (conf->default_mem)
+		return conf->default_mem;
+	return have > conf->host_mem_reserve ? have - conf->host_mem_reserve : 0;
+}
+
+int svm_job_plan(struct svm_job *job, struct svm_job_plan_buf *buf,
+		 const struct svm_config *conf, const struct svm_jobdir *dir,
+		 const struct svm_topology *topo, const struct svm_plan_input *in)
+{
+	const struct svm_options *opts = in->opts;
+
+	memset(job, 0, sizeof(*job));
+	memset(buf, 0, sizeof(*buf));
+	if (svm_path_join(buf->console, sizeof(buf->console), dir->state, "console.log") < 0) {
+		svm_error("cannot prepare the runtime directory %s", dir->state);
+		return -1;
+	}
+	if (svm_job_overlay(dir, buf->overlay, sizeof(buf->overlay)) < 0)
+		return -1;
+	job->id = dir->job;
+	job->node = dir->node;
+	job->node_index = in->node_index;
+	job->uid = in->uid;
+	job->gid = in->gid;
+	job->image = in->image;
+	job->image_format = in->image_format;
+	job->overlay = buf->overlay;
+	job->mem_mib = guest_mem(conf, topo, in);
+	job->hugepages = opts->hugepages >= 0 ? (enum svm_hugepages)opts->hugepages : conf->hugepages;
+	job->ib = in->ib;
+	job->agent_socket = dir->agent_sock;
+	job->console_log = buf->console;
+	job->network = conf->network;
+	job->workdir = in->workdir && in->workdir[0] ? in->workdir : NULL;
+	job->n_mounts = opts->n_mounts;
+	job->mounts = opts->mounts;
+	job->agent_medium = svm_config_agent_medium(conf, buf->medium, sizeof(buf->medium));
+	if (conf->network == SVM_NET_BRIDGE || conf->network == SVM_NET_OVERLAY) {
+		if (svm_bridge_name(conf, dir->job, buf->bridge, sizeof(buf->bridge)) < 0)
+			return -1;
+		job->network_name = buf->bridge;
+	}
+	if (conf->network != SVM_NET_NONE) {
+		svm_guest_ip(job->node_index, buf->ip, sizeof(buf->ip));
+		job->ip = buf->ip;
+	}
+	return 0;
+}
