@@ -14,7 +14,7 @@ int svm_base_dir(const char *key, const char *path, char *err, size_t len)
 	struct stat st;
 	int fd, created = 0;
 
-	if (mkdir(path, 0755) == 0) {
+	if (mkdir(path, 0711) == 0) {
 		created = 1;
 	} else if (errno != EEXIST) {
 		snprintf(err, len, "cannot create %s %s: %s", key, path, strerror(errno));
@@ -31,7 +31,7 @@ int svm_base_dir(const char *key, const char *path, char *err, size_t len)
 		return -1;
 	}
 	/* one we just made is ours: a umask must not have left it open */
-	if ((created && fchmod(fd, 0755) < 0) || fstat(fd, &st) < 0) {
+	if ((created && fchmod(fd, 0711) < 0) || fstat(fd, &st) < 0) {
 		snprintf(err, len, "cannot stat %s %s: %s", key, path, strerror(errno));
 		close(fd);
 		return -1;

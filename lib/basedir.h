@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-/* Creates the directory PATH (root, 0755) when it does not exist; an
+/* Creates the directory PATH (root, 0711) when it does not exist; an
  * existing one must be a directory, not a symlink, owned by root, and
  * writable by neither group nor others, and is never changed.  Returns 0,
  * or -1 with the cause, naming KEY (the vm.conf key) and PATH, in ERR. */
