@@ -18,6 +18,9 @@
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -41,10 +44,12 @@ static struct {
 	int pty;
 	int tty_raw;
 	struct termios tty_saved;
-	uint32_t credit[SVM_AP_NSTREAMS];	/* what we may send on STDIN, AUX */
-	uint32_t owed[SVM_AP_NSTREAMS];		/* what we read of STDOUT, STDERR, AUX */
-	int in_fd[SVM_AP_NSTREAMS];		/* host fds read for STDIN, AUX */
-	int out_fd[SVM_AP_NSTREAMS];		/* host fds written for STDOUT, STDERR, AUX */
+	uint32_t credit[SVM_AP_STREAMS];	/* what we may send on STDIN, AUX, connections */
+	uint32_t owed[SVM_AP_STREAMS];		/* what we read of STDOUT, STDERR, AUX, conns */
+	int in_fd[SVM_AP_STREAMS];		/* host fds read for STDIN, AUX, connections */
+	int out_fd[SVM_AP_STREAMS];		/* host fds written for the others */
+	struct sockaddr_in target;		/* --listen: where guest connections go */
+	const char *target_var;
 	int exited, code;
 	int signal;			/* the signal that killed the process, or 0 */
 	int task;			/* task mode: die of that signal too */
@@ -52,8 +57,8 @@ static struct {
 } ex = {
 	.sock = -1,
 	.sigpipe = { -1, -1 },
-	.in_fd = { 0, -1, -1, -1 },
-	.out_fd = { -1, 1, 2, -1 },
+	.in_fd = { 0, -1, -1, -1, [SVM_AP_CONN_FIRST ... SVM_AP_STREAMS - 1] = -1 },
+	.out_fd = { -1, 1, 2, -1, [SVM_AP_CONN_FIRST ... SVM_AP_STREAMS - 1] = -1 },
 };
 
 static void restore_tty(void)
@@ -163,6 +168,53 @@ static void give_credit(int s, int force)
 	}
 }
 
+/* A guest connection (CONNECT on stream S): its host end connects to the
+ * --listen target (the PMIx server).  If it cannot, the guest end sees EOF
+ * and what it sends is dropped. */
+static void conn_open(int s)
+{
+	int fd;
+
+	if (ex.in_fd[s] >= 0 || ex.out_fd[s] >= 0 || !ex.target_var)
+		die("protocol error: the agent opened connection %d twice or unasked", s);
+	ex.credit[s] = SVM_AP_WINDOW;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&ex.target, sizeof(ex.target)) < 0) {
+		char a[INET_ADDRSTRLEN];
+
+		fprintf(stderr, "slurm-vm-exec: cannot connect the guest's connection to %s:%u (%s): %s\n",
+			inet_ntop(AF_INET, &ex.target.sin_addr, a, sizeof(a)) ? a : "?",
+			ntohs(ex.target.sin_port), ex.target_var, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		put(SVM_AP_EOF, (unsigned)s, NULL, 0);
+		return;
+	}
+	ex.in_fd[s] = ex.out_fd[s] = fd;
+}
+
+/* Guest data for connection S: written out in full (blocking, signals
+ * forwarded meanwhile); a peer that is gone drops it. */
+static void conn_write(int s, const uint8_t *p, size_t n)
+{
+	size_t done;
+
+	while (n) {
+		if (svm_write_all(ex.out_fd[s], p, n, &done) == 0)
+			return;
+		if (errno != EINTR) {
+			shutdown(ex.out_fd[s], SHUT_WR);
+			if (ex.in_fd[s] < 0)
+				close(ex.out_fd[s]);
+			ex.out_fd[s] = -1;
+			return;
+		}
+		forward_signals();
+		p += done;
+		n -= done;
+	}
+}
+
 static void on_frame(const struct svm_ap_hdr *h, const uint8_t *pl)
 {
 	static const char *const names[] = { "stdin", "stdout", "stderr", "aux stream" };
@@ -172,14 +224,19 @@ static void on_frame(const struct svm_ap_hdr *h, const uint8_t *pl)
 	case SVM_AP_DATA:
 		if (h->stream == SVM_AP_STDIN)
 			die("protocol error: the agent sent data on stdin");
-		if (ex.out_fd[h->stream] >= 0)
+		if (ex.out_fd[h->stream] >= 0 && h->stream >= SVM_AP_CONN_FIRST)
+			conn_write(h->stream, pl, h->len);
+		else if (ex.out_fd[h->stream] >= 0)
 			write_local(ex.out_fd[h->stream], pl, h->len, names[h->stream]);
 		ex.owed[h->stream] += h->len;
 		give_credit(h->stream, 0);
 		return;
 	case SVM_AP_EOF:
-		if (h->stream == SVM_AP_AUX && ex.out_fd[SVM_AP_AUX] >= 0)
-			shutdown(ex.out_fd[SVM_AP_AUX], SHUT_WR);
+		if (h->stream >= SVM_AP_AUX && ex.out_fd[h->stream] >= 0)
+			shutdown(ex.out_fd[h->stream], SHUT_WR);
+		return;
+	case SVM_AP_CONNECT:
+		conn_open(h->stream);
 		return;
 	case SVM_AP_CREDIT: {
 		uint32_t n;
@@ -251,7 +308,7 @@ static void sock_read(void)
 		if (h.id == PID || h.type == SVM_AP_ERROR)
 			on_frame(&h, pl);
 	}
-	for (s = SVM_AP_STDOUT; s < SVM_AP_NSTREAMS; s++)
+	for (s = SVM_AP_STDOUT; s < SVM_AP_STREAMS; s++)
 		give_credit(s, 1);
 }
 
@@ -293,7 +350,9 @@ static void input_read(int s)
 	if (n <= 0) {
 		/* EOF, or an input we cannot read (EIO of a lost tty): EOF too. */
 		put(SVM_AP_EOF, (unsigned)s, NULL, 0);
-		if (ex.in_fd[s] > 2)
+		if (s >= SVM_AP_AUX)
+			shutdown(ex.in_fd[s], SHUT_RD);	/* the other direction may go on */
+		else if (ex.in_fd[s] > 2)
 			close(ex.in_fd[s]);
 		ex.in_fd[s] = -1;
 		return;
@@ -494,6 +553,7 @@ static void usage(FILE *f)
 	fprintf(f,
 "Usage: slurm-vm-exec --socket PATH [--cpus LIST] [--pty] [--uid N] [--gid N]\n"
 "                     [--groups LIST] [--cwd DIR] [--root] [--aux-fd N --aux-env NAME]\n"
+"                     [--listen NAME]... [--mkdir DIR]\n"
 "                     -- ARGV...\n"
 "Runs ARGV in the job's guest with this process's environment, relaying\n"
 "stdin/stdout/stderr and signals; exits with its exit code, 128+N if\n"
@@ -505,7 +565,11 @@ static void usage(FILE *f)
 "  --cwd DIR       working directory (default: ours)\n"
 "  --root          allow uid 0 (the agent refuses uid 0 without it)\n"
 "  --aux-fd N      relay the socket N to the process, which finds its end\n"
-"                  as the fd number in the variable --aux-env NAME\n");
+"                  as the fd number in the variable --aux-env NAME\n"
+"  --listen NAME   the variable NAME holds a tcp4://A.B.C.D:PORT address (a\n"
+"                  PMIx server's): the process gets a guest loopback one\n"
+"                  instead, whose connections are relayed here (repeatable)\n"
+"  --mkdir DIR     create DIR (and parents, 0700) as the user before starting\n");
 }
 
 /* A Slurm task killed by a signal must look killed by it to slurmstepd
@@ -524,6 +588,60 @@ static void die_of_signal(int sig)
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
 	raise(sig);
 	exit(128 + sig);	/* a signal that does not kill (SIGCHLD, ...) */
+}
+
+/* Slurm's mpi/pmix (PMIx 4+) gives the task its server's address as
+ * PMIX_SERVER_URI41 and twins, "pmix-server.PID;tcp4://127.0.0.1:PORT": the
+ * rank in the guest gets a guest loopback address relayed to it (--listen).
+ * The server's shared-memory store and munge are on the host: the client
+ * uses its own hash store and native (uid/gid) security.  Open MPI 5
+ * expects the step's client directory, PMIX_NSDIR, to exist: Slurm makes
+ * it on the host as BASE/spmix_appdir_UID_JOB.STEP (BASE: SLURM_PMIX_TMPDIR,
+ * PMIxCliTmpDirBase, or TmpFS): the first base under which the host has it,
+ * else /tmp, is made in the guest (--mkdir). */
+static int task_pmix(char **nargv, int n)
+{
+	static const char *const vars[] = { "PMIX_SERVER_URI41", "PMIX_SERVER_URI4",
+		"PMIX_SERVER_URI3", "PMIX_SERVER_URI21", "PMIX_SERVER_URI2" };
+	static char dir[PATH_MAX];
+	const char *job = getenv("SLURM_JOB_ID"), *step = getenv("SLURM_STEP_ID");
+	const char *bases[] = { getenv("SLURM_PMIX_TMPDIR"), "/tmp", getenv("TMPDIR"), "/var/tmp" };
+	size_t i, k = 0;
+
+	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+		const char *v = getenv(vars[i]), *why;
+		size_t a, b;
+		uint32_t addr;
+		uint16_t port;
+
+		if (v && svm_ap_tcp4_find(v, &a, &b, &addr, &port, &why) == 0) {
+			nargv[n++] = "--listen";
+			nargv[n++] = (char *)vars[i];
+			k++;
+		}
+	}
+	if (!k)
+		return n;
+	setenv("PMIX_GDS_MODULE", "hash", 1);
+	setenv("PMIX_MCA_gds", "hash", 1);
+	setenv("PMIX_SECURITY_MODE", "native", 1);
+	setenv("PMIX_MCA_psec", "native", 1);
+	if (!job || !step)
+		return n;
+	for (i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
+		struct stat st;
+
+		if (!bases[i] || bases[i][0] != '/')
+			continue;
+		snprintf(dir, sizeof(dir), "%s/spmix_appdir_%u_%s.%s", bases[i], (unsigned)getuid(), job, step);
+		if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+			break;
+	}
+	if (i == sizeof(bases) / sizeof(bases[0]))
+		snprintf(dir, sizeof(dir), "/tmp/spmix_appdir_%u_%s.%s", (unsigned)getuid(), job, step);
+	nargv[n++] = "--mkdir";
+	nargv[n++] = dir;
+	return n;
 }
 
 /* Task mode: the SPANK plugin turned a Slurm task into us by replacing its
@@ -548,7 +666,7 @@ static void task_mode(int *argc, char ***argv)
 		return;
 	if (!sock || !*sock)
 		die("SLURM_VM_SOCKET is not set: cannot reach the job's guest");
-	nargv = calloc((size_t)*argc + 14, sizeof(*nargv));
+	nargv = calloc((size_t)*argc + 14 + 2 * SVM_AP_MAX_LISTEN + 2, sizeof(*nargv));
 	if (!nargv)
 		die("out of memory");
 	nargv[n++] = (*argv)[0];
@@ -590,6 +708,7 @@ static void task_mode(int *argc, char ***argv)
 		nargv[n++] = "--aux-env";
 		nargv[n++] = "PMI_FD";
 	}
+	n = task_pmix(nargv, n);
 	nargv[n++] = "--";
 	nargv[n++] = strdup(argv0);
 	for (int i = 1; i < *argc; i++)
@@ -617,6 +736,8 @@ int main(int argc, char **argv)
 		{ "aux-fd", required_argument, NULL, 'a' },
 		{ "aux-env", required_argument, NULL, 'e' },
 		{ "bench-raw", required_argument, NULL, 'B' },
+		{ "listen", required_argument, NULL, 'L' },
+		{ "mkdir", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -664,6 +785,16 @@ int main(int argc, char **argv)
 		case 'r': e.flags |= SVM_AP_F_ROOT; break;
 		case 'e': e.auxenv = optarg; break;
 		case 'B': bench = optarg; break;
+		case 'L':
+			if (e.nlisten >= SVM_AP_MAX_LISTEN)
+				die("--listen: at most %d variables", SVM_AP_MAX_LISTEN);
+			e.listen[e.nlisten++] = optarg;
+			break;
+		case 'm':
+			if (optarg[0] != '/')
+				die("--mkdir wants an absolute directory, not '%s'", optarg);
+			e.mkdir = optarg;
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return EXIT_FAIL;
 		}
@@ -680,6 +811,21 @@ int main(int argc, char **argv)
 		e.flags |= SVM_AP_F_AUX;
 		ex.in_fd[SVM_AP_AUX] = aux_fd;
 		ex.out_fd[SVM_AP_AUX] = aux_fd;
+	}
+	for (i = 0; i < e.nlisten; i++) {
+		const char *v = getenv(e.listen[i]), *why;
+		size_t a, b;
+		uint32_t addr;
+		uint16_t port;
+
+		if (!v || svm_ap_tcp4_find(v, &a, &b, &addr, &port, &why) < 0)
+			die("--listen %s: %s", e.listen[i], v ? why : "no such variable");
+		if (!ex.target_var) {
+			ex.target.sin_family = AF_INET;
+			ex.target.sin_addr.s_addr = htonl(addr);
+			ex.target.sin_port = htons(port);
+			ex.target_var = e.listen[i];
+		}
 	}
 	if (cpus) {
 		static uint32_t list[SVM_AP_MAX_CPUS];
@@ -777,14 +923,15 @@ int main(int argc, char **argv)
 		ex.in_fd[SVM_AP_STDIN] = -1, put(SVM_AP_EOF, SVM_AP_STDIN, NULL, 0);
 
 	while (!ex.exited) {
-		struct pollfd pfd[4];
-		int n = 0, in_idx[SVM_AP_NSTREAMS] = { -1, -1, -1, -1 }, s;
+		struct pollfd pfd[2 + SVM_AP_STREAMS];
+		int n = 0, in_idx[SVM_AP_STREAMS], s;
 
 		pfd[n++] = (struct pollfd){ .fd = ex.sigpipe[0], .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = ex.sock,
 			.events = POLLIN | (svm_buf_used(&ex.out) ? POLLOUT : 0) };
-		for (s = SVM_AP_STDIN; s < SVM_AP_NSTREAMS; s += SVM_AP_AUX) {
-			if (ex.in_fd[s] >= 0 && ex.credit[s] > 0 && svm_buf_used(&ex.out) < 1024 * 1024) {
+		for (s = SVM_AP_STDIN; s < SVM_AP_STREAMS; s++) {
+			in_idx[s] = -1;
+			if (ex.in_fd[s] >= 0 && s != SVM_AP_STDOUT && s != SVM_AP_STDERR && ex.credit[s] > 0 && svm_buf_used(&ex.out) < 1024 * 1024) {
 				in_idx[s] = n;
 				pfd[n++] = (struct pollfd){ .fd = ex.in_fd[s], .events = POLLIN };
 			}
@@ -797,7 +944,7 @@ int main(int argc, char **argv)
 			write_failed();
 		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))
 			sock_read();
-		for (s = SVM_AP_STDIN; s < SVM_AP_NSTREAMS; s += SVM_AP_AUX)
+		for (s = SVM_AP_STDIN; s < SVM_AP_STREAMS; s++)
 			if (in_idx[s] >= 0 && pfd[in_idx[s]].revents && ex.in_fd[s] >= 0)
 				input_read(s);
 		if (svm_buf_used(&ex.out) && svm_write_some(ex.sock, &ex.out) < 0)

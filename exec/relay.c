@@ -460,6 +460,7 @@ static void chan_frame(const struct svm_ap_hdr *h, const uint8_t *pl)
 	case SVM_AP_EOF:
 	case SVM_AP_CREDIT:
 	case SVM_AP_EXIT:
+	case SVM_AP_CONNECT:
 		break;
 	default:
 		return;

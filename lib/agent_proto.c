@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,6 +70,7 @@ static const char *const type_names[] = {
 	[SVM_AP_EXEC] = "EXEC", [SVM_AP_START] = "START", [SVM_AP_DATA] = "DATA",
 	[SVM_AP_EOF] = "EOF", [SVM_AP_CREDIT] = "CREDIT", [SVM_AP_SIGNAL] = "SIGNAL",
 	[SVM_AP_WINSIZE] = "WINSIZE", [SVM_AP_EXIT] = "EXIT", [SVM_AP_RAW] = "RAW",
+	[SVM_AP_CONNECT] = "CONNECT",
 };
 
 const char *svm_ap_type_name(unsigned type)
@@ -108,12 +110,14 @@ int svm_ap_hdr_check(const struct svm_ap_hdr *h, const char **why)
 	case SVM_AP_SIGNAL: min = max = 4; break;
 	case SVM_AP_WINSIZE: min = max = 4; break;
 	case SVM_AP_EXIT: min = max = SVM_AP_EXIT_LEN; break;
+	case SVM_AP_CONNECT: max = 0; streamed = 2; break;
 	}
 	if (h->len < min || h->len > max) {
 		*why = "bad payload length for the frame type";
 		return -1;
 	}
-	if (streamed ? h->stream >= SVM_AP_NSTREAMS : h->stream != 0) {
+	if (streamed ? (h->stream >= SVM_AP_STREAMS ||
+			(streamed == 2 && h->stream < SVM_AP_CONN_FIRST)) : h->stream != 0) {
 		*why = "bad stream number for the frame type";
 		return -1;
 	}
@@ -563,6 +567,9 @@ void svm_ap_exec_free(struct svm_ap_exec *e)
 	free(e->groups);
 	free(e->cpus);
 	free(e->auxenv);
+	for (size_t i = 0; i < e->nlisten; i++)
+		free(e->listen[i]);
+	free(e->mkdir);
 	svm_ap_exec_init(e);
 }
 
@@ -792,6 +799,35 @@ int svm_ap_exec_add(struct svm_ap_exec *e, const uint8_t *p, size_t n, const cha
 			e->rlimit_max[r] = max;
 			break;
 		}
+		case SVM_AP_T_LISTEN: {
+			size_t i;
+
+			if (e->nlisten >= SVM_AP_MAX_LISTEN || !env_name_ok(v, len)) {
+				*why = "more than 8 listen variables, or not a valid name";
+				return -1;
+			}
+			for (i = 0; i < e->nlisten; i++)
+				if (strlen(e->listen[i]) == len && memcmp(e->listen[i], v, len) == 0) {
+					*why = "listen variable repeated";
+					return -1;
+				}
+			if (!(e->listen[e->nlisten] = dup_str(v, len))) {
+				*why = "out of memory";
+				return -1;
+			}
+			e->nlisten++;
+			break;
+		}
+		case SVM_AP_T_MKDIR:
+			if (e->mkdir || len == 0 || len > 4095 || v[0] != '/') {
+				*why = "directory to create repeated, relative or too long";
+				return -1;
+			}
+			if (!(e->mkdir = dup_str(v, len))) {
+				*why = "directory to create with a NUL byte";
+				return -1;
+			}
+			break;
 		default:
 			*why = "unknown EXEC record";
 			return -1;
@@ -905,6 +941,11 @@ int svm_ap_exec_encode(struct svm_buf *b, uint32_t id, const struct svm_ap_exec 
 	}
 	if (e->auxenv && enc_rec(x, SVM_AP_T_AUXENV, e->auxenv, strlen(e->auxenv)) < 0)
 		goto out;
+	for (i = 0; i < e->nlisten; i++)
+		if (enc_rec(x, SVM_AP_T_LISTEN, e->listen[i], strlen(e->listen[i])) < 0)
+			goto out;
+	if (e->mkdir && enc_rec(x, SVM_AP_T_MKDIR, e->mkdir, strlen(e->mkdir)) < 0)
+		goto out;
 	for (i = 0; i < SVM_AP_NRLIMITS; i++) {
 		uint8_t rl[20];
 
@@ -949,6 +990,70 @@ static int cpu_num(const char **s, uint32_t *v)
 	}
 	*s = p;
 	*v = n;
+	return 0;
+}
+
+/* ------------------------------------------------------------ addresses */
+/* A decimal number of at most MAXDIG digits and value MAX at S; its end. */
+static const char *dec(const char *s, unsigned maxdig, unsigned long max, unsigned long *v)
+{
+	unsigned n = 0;
+
+	*v = 0;
+	while (s[n] >= '0' && s[n] <= '9' && n < maxdig)
+		*v = *v * 10 + (unsigned long)(s[n++] - '0');
+	if (n == 0 || (s[n] >= '0' && s[n] <= '9') || *v > max)
+		return NULL;
+	return s + n;
+}
+
+int svm_ap_tcp4_find(const char *value, size_t *start, size_t *end, uint32_t *addr,
+		     uint16_t *port, const char **why)
+{
+	const char *u = strstr(value, "tcp4://"), *q;
+	unsigned long v, p;
+	uint32_t a = 0;
+	int i;
+
+	if (!u) {
+		*why = "no tcp4:// address";
+		return -1;
+	}
+	q = u + 7;
+	for (i = 0; i < 4; i++) {
+		if (!(q = dec(q, 3, 255, &v)) || *q != (i < 3 ? '.' : ':')) {
+			*why = "malformed tcp4:// address (not A.B.C.D:PORT)";
+			return -1;
+		}
+		a = a << 8 | (uint32_t)v;
+		q++;
+	}
+	if (!(q = dec(q, 5, 65535, &p)) || p == 0 || (*q && *q != ';' && *q != ',' && *q != '/')) {
+		*why = "malformed tcp4:// port";
+		return -1;
+	}
+	*start = (size_t)(u + 7 - value);
+	*end = (size_t)(q - value);
+	*addr = a;
+	*port = (uint16_t)p;
+	return 0;
+}
+
+int svm_ap_tcp4_rewrite(const char *envstr, uint16_t port, char *out, size_t size,
+			const char **why)
+{
+	size_t start, end;
+	uint32_t addr;
+	uint16_t old;
+	int n;
+
+	if (svm_ap_tcp4_find(envstr, &start, &end, &addr, &old, why) < 0)
+		return -1;
+	n = snprintf(out, size, "%.*s127.0.0.1:%u%s", (int)start, envstr, (unsigned)port, envstr + end);
+	if (n < 0 || (size_t)n >= size) {
+		*why = "rewritten variable too long";
+		return -1;
+	}
 	return 0;
 }
 

@@ -39,7 +39,8 @@ enum svm_ap_type {
 	SVM_AP_WINSIZE = 10,	/* host -> agent */
 	SVM_AP_EXIT = 11,	/* agent -> host, last frame of a process */
 	SVM_AP_RAW = 12,	/* host -> agent, id 0: raw channel benchmark */
-	SVM_AP_TYPE_MAX = 12,
+	SVM_AP_CONNECT = 13,	/* agent -> host: a guest connection, stream in the header */
+	SVM_AP_TYPE_MAX = 13,
 };
 
 enum svm_ap_stream {
@@ -47,8 +48,16 @@ enum svm_ap_stream {
 	SVM_AP_STDOUT = 1,	/* agent -> host (also the pty) */
 	SVM_AP_STDERR = 2,	/* agent -> host */
 	SVM_AP_AUX = 3,		/* both ways: the extra socket (PMI_FD) */
-	SVM_AP_NSTREAMS = 4,
+	SVM_AP_NSTREAMS = 4,	/* the fixed streams; connections follow */
 };
+
+/* Connection streams (CONNECT): a process's guest loopback listener (LISTEN
+ * records) turns each accepted connection into stream CONN_FIRST + k, both
+ * ways, with its own credit, never reused within the process. */
+#define SVM_AP_CONN_FIRST SVM_AP_NSTREAMS
+#define SVM_AP_MAX_CONNS 16		/* connections per process */
+#define SVM_AP_STREAMS (SVM_AP_CONN_FIRST + SVM_AP_MAX_CONNS)	/* all stream numbers */
+#define SVM_AP_MAX_LISTEN 8		/* LISTEN records per process */
 
 /* EXEC parameters: TLV records, u16 tag, u16 length, value. */
 enum svm_ap_tag {
@@ -63,6 +72,8 @@ enum svm_ap_tag {
 	SVM_AP_T_WINSIZE = 9,	/* u16 rows, u16 cols (with SVM_AP_F_PTY) */
 	SVM_AP_T_AUXENV = 10,	/* name of the variable that gets the aux fd */
 	SVM_AP_T_RLIMIT = 11,	/* u32 resource, u64 soft, u64 hard; may repeat */
+	SVM_AP_T_LISTEN = 12,	/* name of a variable holding tcp4://A.B.C.D:PORT: relay it */
+	SVM_AP_T_MKDIR = 13,	/* absolute directory the child creates as the user */
 };
 
 #define SVM_AP_F_PTY 0x1u	/* run on a new pty; stdout carries it */
@@ -229,6 +240,11 @@ struct svm_ap_exec {
 	 * SVM_AP_RLIM_INFINITY is unlimited). */
 	uint32_t rlimit_set;
 	uint64_t rlimit_cur[SVM_AP_NRLIMITS], rlimit_max[SVM_AP_NRLIMITS];
+	/* Variables whose tcp4:// address the agent points at its own
+	 * loopback listener (LISTEN), and a directory to create (MKDIR). */
+	char *listen[SVM_AP_MAX_LISTEN];
+	size_t nlisten;
+	char *mkdir;
 	size_t bytes;		/* EXEC payload bytes taken so far */
 	size_t argv_cap, envp_cap;	/* decoder bookkeeping */
 };
@@ -251,6 +267,19 @@ int svm_ap_tlv_next(const uint8_t *p, size_t n, size_t *pos, uint16_t *tag,
  * auxenv) are read; bytes is ignored.  -1 if a string is too long for one
  * record or B is full. */
 int svm_ap_exec_encode(struct svm_buf *b, uint32_t id, const struct svm_ap_exec *e);
+
+/* ------------------------------------------------------------ addresses */
+/* Finds the TCP address in a variable's value such as PMIx's
+ * "pmix-server.123;tcp4://127.0.0.1:4567": *START and *END delimit
+ * "A.B.C.D:PORT" after the first "tcp4://", *ADDR (host order) and *PORT
+ * (1..65535) are its parts.  -1 with *WHY if there is none or it is
+ * malformed. */
+int svm_ap_tcp4_find(const char *value, size_t *start, size_t *end, uint32_t *addr,
+		     uint16_t *port, const char **why);
+/* Writes ENVSTR ("NAME=VALUE") into OUT with its tcp4 address replaced by
+ * 127.0.0.1:PORT; -1 with *WHY if it has none or OUT is too small. */
+int svm_ap_tcp4_rewrite(const char *envstr, uint16_t port, char *out, size_t size,
+			const char **why);
 
 /* ------------------------------------------------------------ cpus */
 /* Parses a CPU list "0-3,8,10-11" into at most MAX numbers (each <=

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -67,8 +69,10 @@ struct proc {
 	uint8_t fail_code;	/* P_FAILED: exit code sent at START */
 	pid_t pid;
 	int pty;
-	struct sink in[SVM_AP_NSTREAMS];	/* STDIN, AUX used */
-	struct source out[SVM_AP_NSTREAMS];	/* STDOUT, STDERR, AUX used */
+	struct sink in[SVM_AP_STREAMS];	/* STDIN, AUX, connections used */
+	struct source out[SVM_AP_STREAMS];	/* STDOUT, STDERR, AUX, connections */
+	int lfd;		/* loopback listener (LISTEN records), or -1 */
+	unsigned nconn;		/* connections accepted so far */
 	int errfd;		/* exec error pipe, -1 once read */
 	int exited, status;
 	long long exit_ms;
@@ -224,8 +228,9 @@ static struct proc *proc_new(uint32_t id)
 	p->id = id;
 	p->gen = ag.gen;
 	p->errfd = -1;
+	p->lfd = -1;
 	svm_ap_exec_init(&p->req);
-	for (s = 0; s < SVM_AP_NSTREAMS; s++) {
+	for (s = 0; s < SVM_AP_STREAMS; s++) {
 		p->in[s].fd = -1;
 		p->in[s].buf.max = SVM_AP_WINDOW;
 		p->in[s].credit = SVM_AP_WINDOW;
@@ -246,12 +251,13 @@ static void proc_free(struct proc *p)
 			ag.procs[i] = ag.procs[--ag.nprocs];
 			break;
 		}
-	for (s = 0; s < SVM_AP_NSTREAMS; s++) {
+	for (s = 0; s < SVM_AP_STREAMS; s++) {
 		close_fd(&p->in[s].fd);
 		svm_buf_free(&p->in[s].buf);
 		close_fd(&p->out[s].fd);
 	}
 	close_fd(&p->errfd);
+	close_fd(&p->lfd);
 	svm_ap_exec_free(&p->req);
 	free(p);
 }
@@ -294,7 +300,7 @@ static void proc_maybe_finish(struct proc *p)
 
 	if (p->state != P_RUNNING || !p->exited || p->errfd >= 0)
 		return;
-	for (s = SVM_AP_STDOUT; s < SVM_AP_NSTREAMS; s++)
+	for (s = SVM_AP_STDOUT; s < SVM_AP_STREAMS; s++)
 		if (p->out[s].fd >= 0)
 			return;
 	if (p->gen == ag.gen) {
@@ -307,7 +313,7 @@ static void proc_maybe_finish(struct proc *p)
 	proc_free(p);
 }
 
-enum { STAGE_IDS = 1, STAGE_CPUS, STAGE_PTY, STAGE_CHDIR, STAGE_EXEC };
+enum { STAGE_IDS = 1, STAGE_CPUS, STAGE_PTY, STAGE_CHDIR, STAGE_EXEC, STAGE_MKDIR };
 struct exec_err {
 	int stage;
 	int err;
@@ -322,6 +328,27 @@ static void child_fail(int fd, int stage, int code)
 		/* the agent will see a bare exit code */
 	}
 	_exit(code);
+}
+
+/* In the child, as the user: creates PATH and its missing parents, 0700
+ * (PMIx's per-step client directory: Open MPI 5 expects it). */
+static int mkdir_user(const char *path)
+{
+	char buf[4096];
+	size_t i, n = strlen(path);
+
+	if (n >= sizeof(buf))
+		return errno = ENAMETOOLONG, -1;
+	memcpy(buf, path, n + 1);
+	for (i = 1; i <= n; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		buf[i] = '\0';
+		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+			return -1;
+		buf[i] = path[i];
+	}
+	return 0;
 }
 
 /* In the child: become the process the host asked for, or report why not. */
@@ -380,6 +407,8 @@ static void child_run(struct proc *p, int fds[3], int aux, int errw, char **envp
 	}
 	if (cpus && sched_setaffinity(0, cpusz, cpus) < 0)
 		child_fail(errw, STAGE_CPUS, 126);
+	if (e->mkdir && mkdir_user(e->mkdir) < 0)
+		child_fail(errw, STAGE_MKDIR, 126);
 	if (chdir(e->cwd) < 0)
 		child_fail(errw, STAGE_CHDIR, 127);
 	environ = envp;
@@ -387,24 +416,100 @@ static void child_run(struct proc *p, int fds[3], int aux, int errw, char **envp
 	child_fail(errw, STAGE_EXEC, errno == ENOENT ? 127 : 126);
 }
 
-/* The child's environment: the request's, plus NAME=3 for the aux socket. */
-static char **build_env(struct svm_ap_exec *e, char *auxvar)
+/* The child's environment: the request's, plus NAME=3 for the aux socket,
+ * with the LISTEN variables replaced by their rewritten copies in LISTENV
+ * (one per e->listen[], in that order). */
+static char **build_env(struct svm_ap_exec *e, char *auxvar, char **listenv)
 {
 	char **env = calloc(e->envc + 2, sizeof(*env));
-	size_t i, n = 0, len;
+	size_t i, k, n = 0, len;
 
 	if (!env)
 		return NULL;
 	len = e->auxenv ? strlen(e->auxenv) : 0;
 	for (i = 0; i < e->envc; i++) {
-		if (auxvar && strncmp(e->envp[i], e->auxenv, len) == 0 && e->envp[i][len] == '=')
+		char *v = e->envp[i];
+
+		if (auxvar && strncmp(v, e->auxenv, len) == 0 && v[len] == '=')
 			continue;
-		env[n++] = e->envp[i];
+		for (k = 0; listenv && k < e->nlisten; k++) {
+			size_t l = strlen(e->listen[k]);
+
+			if (strncmp(v, e->listen[k], l) == 0 && v[l] == '=')
+				v = listenv[k];
+		}
+		env[n++] = v;
 	}
 	if (auxvar)
 		env[n++] = auxvar;
 	env[n] = NULL;
 	return env;
+}
+
+/* LISTEN: a loopback TCP listener for P, made before the fork so a client
+ * can never connect too early, and the LISTEN variables rewritten to its
+ * port into LISTENV (malloc'd).  -1 with an ERROR sent. */
+static int listen_start(struct proc *p, char **listenv)
+{
+	struct svm_ap_exec *e = &p->req;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sa);
+	const char *why;
+	size_t i, k;
+	int fd;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
+		send_error(p->id, SVM_AP_E_EXEC, "cannot listen on the guest's loopback for %s: %s",
+			   e->argv[0], strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	for (k = 0; k < e->nlisten; k++) {
+		size_t l = strlen(e->listen[k]);
+		const char *v = NULL;
+
+		for (i = 0; i < e->envc && !v; i++)
+			if (strncmp(e->envp[i], e->listen[k], l) == 0 && e->envp[i][l] == '=')
+				v = e->envp[i];
+		listenv[k] = v ? malloc(strlen(v) + 32) : NULL;
+		if (!v || !listenv[k] ||
+		    svm_ap_tcp4_rewrite(v, ntohs(sa.sin_port), listenv[k], strlen(v) + 32, &why) < 0) {
+			send_error(p->id, SVM_AP_E_EXEC, "cannot relay %s for %s: %s", e->listen[k], e->argv[0],
+				   !v ? "no such variable" : !listenv[k] ? "out of memory" : why);
+			close(fd);
+			return -1;
+		}
+	}
+	p->lfd = fd;
+	return 0;
+}
+
+/* A guest connection to P's listener becomes the next connection stream. */
+static void listen_accept(struct proc *p)
+{
+	int fd = accept4(p->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK), s;
+
+	if (fd < 0)
+		return;
+	if (p->nconn >= SVM_AP_MAX_CONNS || p->gen != ag.gen) {
+		if (p->gen == ag.gen)
+			send_error(p->id, SVM_AP_E_LIMIT, "process %u: more than %d relayed connections, refused",
+				   p->id, SVM_AP_MAX_CONNS);
+		close(fd);
+		return;
+	}
+	s = SVM_AP_CONN_FIRST + (int)p->nconn++;
+	p->in[s].fd = fd;
+	p->out[s].fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (p->out[s].fd < 0) {
+		close_fd(&p->in[s].fd);
+		return;
+	}
+	set_nonblock(p->out[s].fd);
+	send_frame(SVM_AP_CONNECT, (unsigned)s, p->id, NULL, 0);
 }
 
 /* Starts P.  On failure the host gets ERROR, then EXIT 126/127. */
@@ -413,7 +518,7 @@ static void proc_start(struct proc *p)
 	struct svm_ap_exec *e = &p->req;
 	int fds[3] = { -1, -1, -1 }, mine[3] = { -1, -1, -1 };
 	int aux[2] = { -1, -1 }, errp[2] = { -1, -1 }, i, code = 126;
-	char **env = NULL, auxvar[SVM_AP_ENV_NAME_MAX + 16];
+	char **env = NULL, auxvar[SVM_AP_ENV_NAME_MAX + 16], *listenv[SVM_AP_MAX_LISTEN] = { NULL };
 	cpu_set_t *cpus = NULL;
 	size_t cpusz = 0;
 	const char *why;
@@ -490,7 +595,9 @@ static void proc_start(struct proc *p)
 	}
 	if (e->flags & SVM_AP_F_AUX)
 		snprintf(auxvar, sizeof(auxvar), "%s=%d", e->auxenv, AUX_FD);
-	env = build_env(e, (e->flags & SVM_AP_F_AUX) ? auxvar : NULL);
+	if (e->nlisten && listen_start(p, listenv) < 0)
+		goto fail;
+	env = build_env(e, (e->flags & SVM_AP_F_AUX) ? auxvar : NULL, e->nlisten ? listenv : NULL);
 	if (!env) {
 		send_error(p->id, SVM_AP_E_EXEC, "cannot build the environment of %s: out of memory", e->argv[0]);
 		goto fail;
@@ -548,6 +655,8 @@ out:
 	if (cpus)
 		CPU_FREE(cpus);
 	free(env);
+	for (i = 0; i < SVM_AP_MAX_LISTEN; i++)
+		free(listenv[i]);
 }
 
 /* ------------------------------------------------------------ host frames */
@@ -570,7 +679,7 @@ static void sink_close(struct proc *p, int s)
 		close_fd(&k->fd);
 		return;
 	}
-	if (s == SVM_AP_AUX)
+	if (s >= SVM_AP_AUX)
 		shutdown(k->fd, SHUT_WR);
 	close_fd(&k->fd);
 }
@@ -583,7 +692,8 @@ static void on_data(struct proc *p, const struct svm_ap_hdr *h, const uint8_t *p
 
 	if (h->len > k->credit) {
 		send_error(p->id, SVM_AP_E_PROTO, "%s data beyond the credit given (%u > %u bytes): dropped",
-			   h->stream == SVM_AP_AUX ? "aux" : "stdin", h->len, k->credit);
+			   h->stream == SVM_AP_STDIN ? "stdin" : h->stream == SVM_AP_AUX ? "aux" : "connection",
+			   h->len, k->credit);
 		return;
 	}
 	k->credit -= h->len;
@@ -694,7 +804,7 @@ static void on_frame(const struct svm_ap_hdr *h, const uint8_t *pl)
 		return;
 	case SVM_AP_DATA:
 	case SVM_AP_EOF:
-		if (h->stream != SVM_AP_STDIN && h->stream != SVM_AP_AUX) {
+		if (h->stream == SVM_AP_STDOUT || h->stream == SVM_AP_STDERR) {
 			send_error(h->id, SVM_AP_E_PROTO, "%s on a stream the agent does not read", svm_ap_type_name(h->type));
 			return;
 		}
@@ -978,13 +1088,15 @@ static void read_errfd(struct proc *p)
 	struct exec_err e;
 	ssize_t n = read(p->errfd, &e, sizeof(e));
 	static const char *const what[] = { "", "cannot set uid/gid/groups", "cannot set CPU affinity",
-		"cannot set up the terminal", "cannot change directory to", "cannot execute" };
+		"cannot set up the terminal", "cannot change directory to", "cannot execute",
+		"cannot create directory" };
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	if (n == (ssize_t)sizeof(e) && e.stage >= STAGE_IDS && e.stage <= STAGE_EXEC) {
+	if (n == (ssize_t)sizeof(e) && e.stage >= STAGE_IDS && e.stage <= STAGE_MKDIR) {
 		const char *obj = e.stage == STAGE_CHDIR ? p->req.cwd :
-				  e.stage == STAGE_EXEC ? p->req.argv[0] : NULL;
+				  e.stage == STAGE_EXEC ? p->req.argv[0] :
+				  e.stage == STAGE_MKDIR ? p->req.mkdir : NULL;
 
 		if (p->gen == ag.gen) {
 			if (e.stage == STAGE_IDS)
@@ -1125,7 +1237,7 @@ static void drain_deadline(struct proc *p, long long now)
 {
 	int s;
 
-	for (s = SVM_AP_STDOUT; s < SVM_AP_NSTREAMS; s++) {
+	for (s = SVM_AP_STDOUT; s < SVM_AP_STREAMS; s++) {
 		struct pollfd pfd = { .fd = p->out[s].fd, .events = POLLIN };
 
 		if (pfd.fd < 0)
@@ -1139,7 +1251,7 @@ static void drain_deadline(struct proc *p, long long now)
 	proc_maybe_finish(p);
 }
 
-enum { W_SIG, W_CHAN, W_LISTEN, W_ERR, W_SINK, W_SOURCE };
+enum { W_SIG, W_CHAN, W_LISTEN, W_ERR, W_SINK, W_SOURCE, W_ACCEPT };
 struct watch {
 	int what;
 	struct proc *p;
@@ -1173,8 +1285,8 @@ static void loop(void)
 			timeout = ag.retry_at - now;
 		chan_ok = ag.chan >= 0 && !ag.hup;
 
-		if (cap < 3 + ag.nprocs * 6) {
-			cap = 3 + ag.nprocs * 6 + 64;
+		if (cap < 3 + ag.nprocs * (2 * SVM_AP_STREAMS + 2)) {
+			cap = 3 + ag.nprocs * (2 * SVM_AP_STREAMS + 2) + 64;
 			pfd = realloc(pfd, cap * sizeof(*pfd));
 			w = realloc(w, cap * sizeof(*w));
 			if (!pfd || !w) {
@@ -1200,7 +1312,9 @@ static void loop(void)
 				continue;
 			if (p->errfd >= 0)
 				WATCH(p->errfd, POLLIN, W_ERR, p, 0);
-			for (s = 0; s < SVM_AP_NSTREAMS; s++) {
+			if (p->lfd >= 0 && !p->exited)
+				WATCH(p->lfd, POLLIN, W_ACCEPT, p, 0);
+			for (s = 0; s < SVM_AP_STREAMS; s++) {
 				if (p->in[s].fd >= 0 && svm_buf_used(&p->in[s].buf))
 					WATCH(p->in[s].fd, POLLOUT, W_SINK, p, s);
 				if (p->out[s].fd >= 0 &&
@@ -1276,6 +1390,9 @@ static void loop(void)
 				break;
 			case W_SINK:
 				sink_write(p, w[i].s);
+				break;
+			case W_ACCEPT:
+				listen_accept(p);
 				break;
 			case W_SOURCE: {
 				/* A few frames while the pipe is full: fewer polls. */

@@ -154,6 +154,73 @@ PY
 	[ "$out" = "fd=3 got pong 0" ] && ok "aux socket relayed both ways (PMI_FD=3)" || nok "aux socket: '$out'"
 }
 
+# Connection streams (--listen, as for PMIx): a TCP server on this host's
+# loopback, a client in the "guest" that finds a rewritten address in its
+# variables; three connections, 1 MiB each way on one (beyond the credit
+# window), and --mkdir made as the user.  Needs python3 where the process
+# runs: host-test only.
+run_conn_checks() {
+	local out
+	out=$(python3 - "$BUILD/exec/slurm-vm-exec" "$RELAY_SOCK" "$GUEST_CWD" "$TUID" "$TGID" "$TMP" <<'PY' 2>&1
+import os, socket, subprocess, sys, threading
+exe, sock, cwd, uid, gid, tmp = sys.argv[1:7]
+srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen(8)
+port = srv.getsockname()[1]
+conns = []
+def serve():
+    while True:
+        try: c, _ = srv.accept()
+        except OSError: return
+        conns.append(1)
+        def echo(c=c):
+            while True:
+                d = c.recv(65536)
+                if not d: break
+                c.sendall(d)
+            c.close()
+        threading.Thread(target=echo, daemon=True).start()
+threading.Thread(target=serve, daemon=True).start()
+client = r"""
+import os, socket, stat, sys
+a, b = os.environ['V1'], os.environ['V2']
+host, p = a.split('tcp4://')[1].split(':')
+res = [a == b, a.startswith('pmix-server.7;tcp4://127.0.0.1:'), int(p) != int(sys.argv[1])]
+got = []
+for n in (5, 1 << 20, 7):
+    s = socket.create_connection((host, int(p)))
+    data = os.urandom(n)
+    import threading
+    t = threading.Thread(target=lambda: (s.sendall(data), s.shutdown(socket.SHUT_WR)))
+    t.start()
+    buf = b''
+    while True:
+        d = s.recv(65536)
+        if not d: break
+        buf += d
+    t.join()
+    got.append(buf == data)
+    s.close()
+st = os.stat(sys.argv[2])
+res.append(stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and (st.st_mode & 0o777) == 0o700)
+print(' '.join('y' if x else 'n' for x in res + got))
+"""
+def drop():
+    os.setgroups([]); os.setgid(int(gid)); os.setuid(int(uid))
+env = dict(os.environ, V1='pmix-server.7;tcp4://127.0.0.1:%d' % port, V2='pmix-server.7;tcp4://127.0.0.1:%d' % port)
+d = tmp + '/nsdir/spmix_appdir_x'
+p = subprocess.run(['timeout', '60', exe, '--socket', sock, '--cwd', cwd, '--listen', 'V1', '--listen', 'V2',
+    '--mkdir', d, '--', 'python3', '-c', client, str(port), d], env=env, stdout=subprocess.PIPE,
+    stderr=subprocess.STDOUT, preexec_fn=drop, timeout=90)
+print(p.stdout.decode().strip(), p.returncode, len(conns))
+PY
+)
+	[ "$out" = "y y y y y y y 0 3" ] && ok "--listen relays 3 guest connections to the host server (1 MiB each way), --mkdir as the user" ||
+		nok "--listen/--mkdir: '$out'"
+	out=$(exec_u --listen NOPE -- true 2>&1)
+	[[ $out == *"--listen NOPE: no such variable"* ]] && ok "--listen of a missing variable fails with one line" ||
+		nok "--listen NOPE: '$out'"
+}
+
 # Last: the agent or guest vanishes under a running exec.
 check_gone() {
 	local rc err t0

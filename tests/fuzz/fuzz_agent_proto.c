@@ -32,6 +32,18 @@ static void payload(const struct svm_ap_hdr *h, const uint8_t *p, struct svm_ap_
 	case SVM_AP_START:
 		if (svm_ap_exec_check(e, &why) == 0 && e->argv[e->argc] != NULL)
 			__builtin_trap();
+		/* what the agent does with LISTEN variables */
+		for (size_t i = 0; i < e->envc; i++) {
+			static char out[SVM_AP_MAX_PAYLOAD + 32];
+			size_t s0, s1;
+			uint32_t ad;
+			uint16_t po;
+
+			if (svm_ap_tcp4_find(e->envp[i], &s0, &s1, &ad, &po, &why) == 0 &&
+			    (s0 >= s1 || s1 > strlen(e->envp[i])))
+				__builtin_trap();
+			svm_ap_tcp4_rewrite(e->envp[i], 1234, out, sizeof(out), &why);
+		}
 		svm_ap_exec_free(e);
 		break;
 	case SVM_AP_CREDIT: svm_ap_credit_decode(p, h->len, &u, &why); break;

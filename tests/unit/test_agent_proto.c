@@ -59,7 +59,7 @@ static void test_header_check(void **state)
 	assert_int_equal(check(SVM_AP_DATA, 1, 1, SVM_AP_MAX_PAYLOAD + 1), -1);
 	assert_non_null(why);
 	assert_int_equal(check(SVM_AP_DATA, 1, 1, 0), -1);		/* empty DATA */
-	assert_int_equal(check(SVM_AP_DATA, SVM_AP_NSTREAMS, 1, 1), -1);
+	assert_int_equal(check(SVM_AP_DATA, SVM_AP_STREAMS, 1, 1), -1);
 	assert_int_equal(check(SVM_AP_DATA, 1, 0, 1), -1);		/* id 0 */
 	assert_int_equal(check(SVM_AP_EXEC, 1, 1, 8), -1);		/* stream on EXEC */
 	assert_int_equal(check(SVM_AP_EXEC, 0, 1, 3), -1);
@@ -81,6 +81,19 @@ static void test_header_check(void **state)
 	assert_int_equal(check(SVM_AP_ERROR, 0, 9, 4 + SVM_AP_MAX_ERROR_TEXT), 0);
 	assert_int_equal(check(SVM_AP_ERROR, 0, 9, 5 + SVM_AP_MAX_ERROR_TEXT), -1);
 	assert_int_equal(svm_ap_hdr_check(&h, &why), -1);	/* reserved flags */
+	/* connection streams: DATA/EOF/CREDIT on 4..19, CONNECT only there */
+	assert_int_equal(check(SVM_AP_DATA, SVM_AP_CONN_FIRST, 1, 1), 0);
+	assert_int_equal(check(SVM_AP_CREDIT, SVM_AP_STREAMS - 1, 1, 4), 0);
+	assert_int_equal(check(SVM_AP_EOF, SVM_AP_STREAMS - 1, 1, 0), 0);
+	assert_int_equal(check(SVM_AP_DATA, SVM_AP_STREAMS, 1, 1), -1);
+	assert_int_equal(check(SVM_AP_EOF, 255, 1, 0), -1);
+	assert_int_equal(check(SVM_AP_CONNECT, SVM_AP_CONN_FIRST, 7, 0), 0);
+	assert_int_equal(check(SVM_AP_CONNECT, SVM_AP_STREAMS - 1, 7, 0), 0);
+	assert_int_equal(check(SVM_AP_CONNECT, SVM_AP_AUX, 7, 0), -1);	/* a fixed stream */
+	assert_int_equal(check(SVM_AP_CONNECT, SVM_AP_STREAMS, 7, 0), -1);
+	assert_int_equal(check(SVM_AP_CONNECT, SVM_AP_CONN_FIRST, 0, 0), -1);	/* id 0 */
+	assert_int_equal(check(SVM_AP_CONNECT, SVM_AP_CONN_FIRST, 7, 1), -1);	/* payload */
+	assert_string_equal(svm_ap_type_name(SVM_AP_CONNECT), "CONNECT");
 }
 
 static void test_buf(void **state)
@@ -396,6 +409,10 @@ static void test_exec_roundtrip(void **state)
 	e.rlimit_cur[8] = e.rlimit_max[8] = SVM_AP_RLIM_INFINITY;
 	e.rlimit_cur[7] = 1024;
 	e.rlimit_max[7] = 524288;
+	e.listen[0] = "PMIX_SERVER_URI41";
+	e.listen[1] = "PMIX_SERVER_URI2";
+	e.nlisten = 2;
+	e.mkdir = "/tmp/spmix_appdir_1000_5.0";
 	assert_int_equal(svm_ap_exec_encode(&b, 42, &e), 0);
 
 	svm_ap_exec_init(&d);
@@ -445,6 +462,10 @@ static void test_exec_roundtrip(void **state)
 	assert_int_equal(d.rlimit_set, 1u << 8 | 1u << 7);
 	assert_true(d.rlimit_cur[8] == SVM_AP_RLIM_INFINITY && d.rlimit_max[8] == SVM_AP_RLIM_INFINITY);
 	assert_true(d.rlimit_cur[7] == 1024 && d.rlimit_max[7] == 524288);
+	assert_int_equal(d.nlisten, 2);
+	assert_string_equal(d.listen[0], "PMIX_SERVER_URI41");
+	assert_string_equal(d.listen[1], "PMIX_SERVER_URI2");
+	assert_string_equal(d.mkdir, "/tmp/spmix_appdir_1000_5.0");
 	svm_ap_exec_free(&d);
 	svm_ap_exec_free(NULL);
 	for (i = 0; i < 100; i++)
@@ -461,6 +482,8 @@ static void test_exec_roundtrip(void **state)
 		e.argc = 1;
 		e.envc = 0;
 		e.ngroups = e.ncpus = 0;
+		e.nlisten = 0;
+		e.mkdir = NULL;
 		assert_int_equal(svm_ap_exec_encode(&b, 43, &e), -1);
 		free(big);
 	}
@@ -537,6 +560,39 @@ static void test_exec_bounds(void **state)
 		svm_ap_exec_free(&e);
 	}
 
+	/* LISTEN: valid names, at most 8, no repeat; MKDIR: absolute, once */
+	assert_int_equal(add1(SVM_AP_T_LISTEN, "PMIX_SERVER_URI41", 17), 0);
+	assert_int_equal(add1(SVM_AP_T_LISTEN, "PMIX SERVER", 11), -1);
+	assert_int_equal(add1(SVM_AP_T_LISTEN, "", 0), -1);
+	assert_int_equal(add1(SVM_AP_T_MKDIR, "/tmp/d", 6), 0);
+	assert_int_equal(add1(SVM_AP_T_MKDIR, "tmp/d", 5), -1);
+	assert_int_equal(add1(SVM_AP_T_MKDIR, "/a\0b", 4), -1);
+	assert_int_equal(add1(SVM_AP_T_MKDIR, "", 0), -1);
+	{
+		uint8_t big[16 * 12];
+		char name[8];
+		int k;
+
+		svm_ap_exec_init(&e);
+		n = rec(big, SVM_AP_T_LISTEN, "A", 1);
+		n += rec(big + n, SVM_AP_T_LISTEN, "A", 1);
+		assert_int_equal(svm_ap_exec_add(&e, big, n, &why), -1);	/* repeated */
+		svm_ap_exec_free(&e);
+		svm_ap_exec_init(&e);
+		for (k = 0, n = 0; k < SVM_AP_MAX_LISTEN; k++) {
+			snprintf(name, sizeof(name), "V%d", k);
+			n += rec(big + n, SVM_AP_T_LISTEN, name, (uint16_t)strlen(name));
+		}
+		assert_int_equal(svm_ap_exec_add(&e, big, n, &why), 0);
+		assert_int_equal(e.nlisten, SVM_AP_MAX_LISTEN);
+		n = rec(big, SVM_AP_T_LISTEN, "V9", 2);
+		assert_int_equal(svm_ap_exec_add(&e, big, n, &why), -1);	/* a 9th */
+		n = rec(big, SVM_AP_T_MKDIR, "/x", 2);
+		n += rec(big + n, SVM_AP_T_MKDIR, "/y", 2);
+		assert_int_equal(svm_ap_exec_add(&e, big, n, &why), -1);	/* repeated */
+		svm_ap_exec_free(&e);
+	}
+
 	/* repeated uid, truncated records */
 	svm_ap_exec_init(&e);
 	n = rec(p, SVM_AP_T_UID, u, 4);
@@ -595,6 +651,44 @@ static void test_exec_total_bound(void **state)
 	free(p);
 }
 
+static void test_tcp4(void **state)
+{
+	size_t a, b;
+	uint32_t addr;
+	uint16_t port;
+	char out[128];
+
+	(void)state;
+	assert_int_equal(svm_ap_tcp4_find("pmix-server.4242;tcp4://127.0.0.1:37011", &a, &b, &addr, &port, &why), 0);
+	assert_int_equal(addr, 0x7f000001);
+	assert_int_equal(port, 37011);
+	assert_int_equal(a, 24);
+	assert_int_equal(b, 39);
+	assert_int_equal(svm_ap_tcp4_find("x;tcp4://10.1.2.3:1;y", &a, &b, &addr, &port, &why), 0);
+	assert_int_equal(addr, 0x0a010203);
+	assert_int_equal(port, 1);
+	/* malformed: none, short, big octet, no port, port 0 or > 65535, junk */
+	assert_int_equal(svm_ap_tcp4_find("/tmp/pmix-usock", &a, &b, &addr, &port, &why), -1);
+	assert_non_null(why);
+	assert_int_equal(svm_ap_tcp4_find("tcp4://127.0.1:5", &a, &b, &addr, &port, &why), -1);
+	assert_int_equal(svm_ap_tcp4_find("tcp4://256.0.0.1:5", &a, &b, &addr, &port, &why), -1);
+	assert_int_equal(svm_ap_tcp4_find("tcp4://1.2.3.4", &a, &b, &addr, &port, &why), -1);
+	assert_int_equal(svm_ap_tcp4_find("tcp4://1.2.3.4:", &a, &b, &addr, &port, &why), -1);
+	assert_int_equal(svm_ap_tcp4_find("tcp4://1.2.3.4:0", &a, &b, &addr, &port, &why), -1);
+	assert_int_equal(svm_ap_tcp4_find("tcp4://1.2.3.4:65536", &a, &b, &addr, &port, &why), -1);
+	assert_int_equal(svm_ap_tcp4_find("tcp4://1.2.3.4:123456", &a, &b, &addr, &port, &why), -1);
+	assert_int_equal(svm_ap_tcp4_find("tcp4://1.2.3.4:80x", &a, &b, &addr, &port, &why), -1);
+	assert_int_equal(svm_ap_tcp4_find("tcp4://0001.2.3.4:80", &a, &b, &addr, &port, &why), -1);
+
+	assert_int_equal(svm_ap_tcp4_rewrite("PMIX_SERVER_URI41=pmix-server.9;tcp4://127.0.0.1:37011",
+					     41000, out, sizeof(out), &why), 0);
+	assert_string_equal(out, "PMIX_SERVER_URI41=pmix-server.9;tcp4://127.0.0.1:41000");
+	assert_int_equal(svm_ap_tcp4_rewrite("V=a;tcp4://10.0.0.2:5;b", 65535, out, sizeof(out), &why), 0);
+	assert_string_equal(out, "V=a;tcp4://127.0.0.1:65535;b");
+	assert_int_equal(svm_ap_tcp4_rewrite("V=/tmp/sock", 1, out, sizeof(out), &why), -1);
+	assert_int_equal(svm_ap_tcp4_rewrite("V=tcp4://1.2.3.4:5", 1, out, 20, &why), -1);	/* too small */
+}
+
 static void test_cpulist(void **state)
 {
 	uint32_t v[8];
@@ -628,6 +722,7 @@ int main(void)
 		cmocka_unit_test(test_exec_bounds),
 		cmocka_unit_test(test_exec_total_bound),
 		cmocka_unit_test(test_cpulist),
+		cmocka_unit_test(test_tcp4),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
