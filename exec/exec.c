@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "agent_proto.h"
+#include "cpulist.h"
 #include "hostio.h"
 
 #define PID 1			/* our only process id on the connection */
@@ -674,25 +675,23 @@ static void task_mode(int *argc, char ***argv)
 	nargv[n++] = strdup(sock);
 	cpus[0] = '\0';
 	if (map && sched_getaffinity(0, sizeof(set), &set) == 0) {
-		/* vCPU v runs on host PU map[v]: bind to the vCPUs whose PU is
-		 * ours, unless we may run everywhere the guest runs */
-		char mapcopy[8192], *save = NULL, *tok;
-		size_t off = 0;
-		int v = 0, all = 1;
+		/* vCPU v runs on host PU pus[v] (the CPU map, cpulist.h): bind
+		 * to the vCPUs whose PU is ours, unless we may run everywhere
+		 * the guest runs */
+		static uint32_t pus[SVM_AP_MAX_CPUS], vcpus[SVM_AP_MAX_CPUS];
+		int nv = svm_cpulist_parse(map, pus, SVM_AP_MAX_CPUS), all = 1;
+		size_t k = 0;
 
-		snprintf(mapcopy, sizeof(mapcopy), "%s", map);
-		for (tok = strtok_r(mapcopy, ",", &save); tok; tok = strtok_r(NULL, ",", &save), v++) {
-			long pu = strtol(tok, NULL, 10);
-
-			if (pu < 0 || pu >= CPU_SETSIZE || !CPU_ISSET(pu, &set)) {
+		if (nv < 0)
+			die("SLURM_VM_CPUMAP: '%.64s' is not a CPU list like 0-3,8", map);
+		for (int v = 0; v < nv; v++) {
+			if (pus[v] >= CPU_SETSIZE || !CPU_ISSET(pus[v], &set)) {
 				all = 0;
 				continue;
 			}
-			off += (size_t)snprintf(cpus + off, sizeof(cpus) - off, "%s%d", off ? "," : "", v);
-			if (off >= sizeof(cpus))
-				break;
+			vcpus[k++] = (uint32_t)v;
 		}
-		if (!all && cpus[0]) {
+		if (!all && k && svm_cpulist_format(vcpus, k, cpus, sizeof(cpus)) == 0) {
 			nargv[n++] = "--cpus";
 			nargv[n++] = cpus;
 		}
@@ -829,8 +828,11 @@ int main(int argc, char **argv)
 	}
 	if (cpus) {
 		static uint32_t list[SVM_AP_MAX_CPUS];
-		int n = svm_ap_cpulist_parse(cpus, list, SVM_AP_MAX_CPUS);
+		int n = svm_cpulist_parse(cpus, list, SVM_AP_MAX_CPUS);
 
+		for (i = 0; n > 0 && i < (size_t)n; i++)
+			if (list[i] > SVM_AP_MAX_CPU)
+				n = -1;
 		if (n < 0)
 			die("--cpus: '%s' is not a CPU list like 0-3,8 (CPUs 0..%d)", cpus, SVM_AP_MAX_CPU);
 		e.cpus = list;

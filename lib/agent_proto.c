@@ -974,25 +974,6 @@ out:
 	return rc;
 }
 
-/* ------------------------------------------------------------ cpus */
-static int cpu_num(const char **s, uint32_t *v)
-{
-	uint32_t n = 0;
-	const char *p = *s;
-
-	if (*p < '0' || *p > '9')
-		return -1;
-	while (*p >= '0' && *p <= '9') {
-		n = n * 10 + (uint32_t)(*p - '0');
-		if (n > SVM_AP_MAX_CPU)
-			return -1;
-		p++;
-	}
-	*s = p;
-	*v = n;
-	return 0;
-}
-
 /* ------------------------------------------------------------ addresses */
 /* A decimal number of at most MAXDIG digits and value MAX at S; its end. */
 static const char *dec(const char *s, unsigned maxdig, unsigned long max, unsigned long *v)
@@ -1055,34 +1036,4 @@ int svm_ap_tcp4_rewrite(const char *envstr, uint16_t port, char *out, size_t siz
 		return -1;
 	}
 	return 0;
-}
-
-int svm_ap_cpulist_parse(const char *s, uint32_t *out, size_t max)
-{
-	size_t count = 0;
-	uint32_t a, b, c;
-
-	if (!*s)
-		return -1;
-	for (;;) {
-		if (cpu_num(&s, &a) < 0)
-			return -1;
-		b = a;
-		if (*s == '-') {
-			s++;
-			if (cpu_num(&s, &b) < 0 || b < a)
-				return -1;
-		}
-		for (c = a; c <= b; c++) {
-			if (count >= max)
-				return -1;
-			out[count++] = c;
-		}
-		if (*s == '\0')
-			break;
-		if (*s != ',')
-			return -1;
-		s++;
-	}
-	return (int)count;
 }

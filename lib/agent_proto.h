@@ -281,9 +281,4 @@ int svm_ap_tcp4_find(const char *value, size_t *start, size_t *end, uint32_t *ad
 int svm_ap_tcp4_rewrite(const char *envstr, uint16_t port, char *out, size_t size,
 			const char **why);
 
-/* ------------------------------------------------------------ cpus */
-/* Parses a CPU list "0-3,8,10-11" into at most MAX numbers (each <=
- * SVM_AP_MAX_CPU, no duplicates check); returns the count or -1. */
-int svm_ap_cpulist_parse(const char *s, uint32_t *out, size_t max);
-
 #endif

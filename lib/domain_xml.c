@@ -9,7 +9,7 @@
 
 #include <hwloc.h>
 
-#include "cpulist.h"
+#include "cpuset.h"
 #include "agent_boot.h"
 #include "domain_xml.h"
 #include "netjob.h"
@@ -211,7 +211,7 @@ static char *cell_vcpus(const struct svm_topo_cell *cell)
 		return NULL;
 	for (unsigned i = 0; i < cell->n_pus; i++)
 		hwloc_bitmap_set(set, cell->pus[i].vcpu);
-	s = svm_cpulist_format(set);
+	s = svm_cpuset_format(set);
 	hwloc_bitmap_free(set);
 	return s;
 }
@@ -225,7 +225,7 @@ static int put_numatune(FILE *f, const struct svm_topology *topo)
 		return -1;
 	for (unsigned c = 0; c < topo->n_cells; c++)
 		hwloc_bitmap_set(set, topo->cells[c].host_node);
-	all = svm_cpulist_format(set);
+	all = svm_cpuset_format(set);
 	hwloc_bitmap_free(set);
 	if (!all)
 		return -1;

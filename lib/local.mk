@@ -3,10 +3,11 @@
 #
 #   libsvmcore   libc only: names and paths of a job (jobdir), options, the
 #                site config (vmconf), the request from submit to prolog
-#                (request) and the prolog's environment (jobenv), image checks, mounts, logging, the agent's boot
+#                (request) and the prolog's environment (jobenv), CPU lists and the
+#                CPU map (cpulist), image checks, mounts, logging, the agent's boot
 #                units and console hints.  Linked by the plugin, which every
 #                srun, sbatch and slurmstepd loads: it must stay small.
-#   libsvmnode   hwloc and libvirt: topology, CPU lists, InfiniBand, domain
+#   libsvmnode   hwloc and libvirt: topology, CPU sets, InfiniBand, domain
 #                XML, the job network, spawning helpers, tree removal,
 #                teardown.  For the prolog, epilog and CLI.  Uses core.
 #   libsvmproto  the agent protocol, shared by exec, relay and the agent.
@@ -15,6 +16,7 @@ noinst_LTLIBRARIES += lib/libsvmcore.la lib/libsvmnode.la lib/libsvmproto.la
 lib_libsvmcore_la_SOURCES = \
 	lib/log.c lib/log.h \
 	lib/parse.c lib/parse.h \
+	lib/cpulist.c lib/cpulist.h \
 	lib/options.c lib/options.h \
 	lib/vmconf.c lib/vmconf.h \
 	lib/jobdir.c lib/jobdir.h \
@@ -31,7 +33,7 @@ lib_libsvmcore_la_SOURCES = \
 	lib/basedir.c lib/basedir.h
 
 lib_libsvmnode_la_SOURCES = \
-	lib/cpulist.c lib/cpulist.h \
+	lib/cpuset.c lib/cpuset.h \
 	lib/topology.c lib/topology.h \
 	lib/ib.c lib/ib.h \
 	lib/domain_xml.c lib/domain_xml.h \

@@ -6,7 +6,7 @@
 
 #include <hwloc.h>
 
-#include "cpulist.h"
+#include "cpuset.h"
 #include "log.h"
 #include "topology.h"
 
@@ -96,9 +96,9 @@ static int job_sets(hwloc_const_bitmap_t allowed, const char *cpus,
 
 	if (!res)
 		goto out;
-	a = svm_cpulist_format(allowed);
+	a = svm_cpuset_format(allowed);
 	if (reserved && *reserved) {
-		if (svm_cpulist_parse(reserved, res) < 0) {
+		if (svm_cpuset_parse(reserved, res) < 0) {
 			svm_error("reserved_cpus '%s' is not a CPU list (e.g. 0,1 or 0-3)", reserved);
 			goto out;
 		}
@@ -109,7 +109,7 @@ static int job_sets(hwloc_const_bitmap_t allowed, const char *cpus,
 		}
 	}
 	if (cpus) {
-		if (svm_cpulist_parse(cpus, job) < 0) {
+		if (svm_cpuset_parse(cpus, job) < 0) {
 			svm_error("job CPU list '%s' is not a CPU list (e.g. 0-3,8-11)", cpus);
 			goto out;
 		}
@@ -361,7 +361,7 @@ char *svm_topology_slurm_cpus(const char *xml, const char *abstract)
 		svm_error("cannot map Slurm's CPU ids: %s", strerror(ENOMEM));
 		return NULL;
 	}
-	if (svm_cpulist_parse(abstract, abs) < 0) {
+	if (svm_cpuset_parse(abstract, abs) < 0) {
 		svm_error("Slurm's CPU list '%s' is not a CPU list", abstract);
 		return NULL;
 	}
@@ -382,7 +382,7 @@ char *svm_topology_slurm_cpus(const char *xml, const char *abstract)
 			  abstract, k);
 		return NULL;
 	}
-	return svm_cpulist_format(os);
+	return svm_cpuset_format(os);
 }
 
 int svm_topology_load(const char *xml, const char *cpus, const char *reserved,
@@ -418,9 +418,9 @@ int svm_topology_load(const char *xml, const char *cpus, const char *reserved,
 	topo->numa_info = hwloc_get_nbobjs_by_type(t, HWLOC_OBJ_NUMANODE) > 1 ||
 			  (nd && nd->attr->numanode.local_memory > 0);
 	topo->emulator_shared = emu_shared;
-	topo->job_cpus = svm_cpulist_format(job);
-	topo->emulator_cpus = svm_cpulist_format(emu);
-	topo->host_cpus = svm_cpulist_format(allowed);
+	topo->job_cpus = svm_cpuset_format(job);
+	topo->emulator_cpus = svm_cpuset_format(emu);
+	topo->host_cpus = svm_cpuset_format(allowed);
 	if (!topo->job_cpus || !topo->emulator_cpus || !topo->host_cpus) {
 		svm_error("cannot build the topology model: %s", strerror(ENOMEM));
 		goto out;

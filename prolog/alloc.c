@@ -10,7 +10,6 @@
 #include <slurm/slurm.h>
 #include <slurm/slurm_errno.h>
 
-#include "cpulist.h"
 #include "log.h"
 #include "prolog.h"
 #include "topology.h"

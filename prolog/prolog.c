@@ -29,6 +29,7 @@
 
 #include "asuser.h"
 #include "basedir.h"
+#include "cpulist.h"
 #include "domain_xml.h"
 #include "ib.h"
 #include "image.h"
@@ -471,16 +472,17 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 	 * the plugin reads it as the job user */
 	{
 		char map[8192];
-		size_t off = 0;
+		uint32_t *pus = calloc(topo->n_vcpus + 1, sizeof(*pus));
+		int bad = !pus;
 
-		map[0] = '\0';
-		for (unsigned v = 0; v < topo->n_vcpus && off < sizeof(map); v++) {
+		for (unsigned v = 0; pus && v < topo->n_vcpus; v++) {
 			const struct svm_topo_pu *pu = svm_topology_vcpu(topo, v, NULL);
 
-			off += (size_t)snprintf(map + off, sizeof(map) - off, "%s%u", v ? "," : "",
-						pu ? pu->os_index : 0);
+			pus[v] = pu ? pu->os_index : 0;
 		}
-		if (off >= sizeof(map) || svm_state_write(dir->state, "cpumap", map, env->uid) < 0) {
+		bad = bad || svm_cpulist_format(pus, topo->n_vcpus, map, sizeof(map)) < 0;
+		free(pus);
+		if (bad || svm_state_write(dir->state, "cpumap", map, env->uid) < 0) {
 			fail(f, FAULT_NODE, "cannot record the vCPU map of job %u", env->job);
 			goto out;
 		}

@@ -19,6 +19,7 @@
 
 #include <slurm/slurm.h>
 
+#include "cpulist.h"
 #include "jobdir.h"
 #include "log.h"
 #include "parse.h"
@@ -32,14 +33,12 @@ static int step_runs_on_host(uint32_t stepid)
 	       stepid == SLURM_INTERACTIVE_STEP || stepid == SLURM_PENDING_STEP;
 }
 
-/* The prolog's list of the host PU under each vCPU ("0,1,2,3"). */
+/* The prolog's CPU map (cpulist.h): the host PU under each vCPU. */
 static int read_cpumap(const struct svm_jobdir *dir, char *buf, size_t len)
 {
-	ssize_t n = svm_state_read(dir->state, "cpumap", buf, len);
-
-	if (n < 0)
+	if (svm_state_read(dir->state, "cpumap", buf, len) < 0)
 		return -1;
-	return strspn(buf, "0123456789,") == (size_t)n ? 0 : -1;
+	return svm_cpulist_ranges(buf, NULL, NULL);
 }
 
 /* In the task process, as the user, just before Slurm execs the task: only

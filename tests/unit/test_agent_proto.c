@@ -689,24 +689,6 @@ static void test_tcp4(void **state)
 	assert_int_equal(svm_ap_tcp4_rewrite("V=tcp4://1.2.3.4:5", 1, out, 20, &why), -1);	/* too small */
 }
 
-static void test_cpulist(void **state)
-{
-	uint32_t v[8];
-
-	(void)state;
-	assert_int_equal(svm_ap_cpulist_parse("0-3,8", v, 8), 5);
-	assert_int_equal(v[3], 3);
-	assert_int_equal(v[4], 8);
-	assert_int_equal(svm_ap_cpulist_parse("7", v, 8), 1);
-	assert_int_equal(svm_ap_cpulist_parse("0-8", v, 8), -1);	/* over max */
-	assert_int_equal(svm_ap_cpulist_parse("", v, 8), -1);
-	assert_int_equal(svm_ap_cpulist_parse("3-1", v, 8), -1);
-	assert_int_equal(svm_ap_cpulist_parse("1,", v, 8), -1);
-	assert_int_equal(svm_ap_cpulist_parse("a", v, 8), -1);
-	assert_int_equal(svm_ap_cpulist_parse("16384", v, 8), -1);
-	assert_int_equal(svm_ap_cpulist_parse("16383", v, 8), 1);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -721,7 +703,6 @@ int main(void)
 		cmocka_unit_test(test_exec_roundtrip),
 		cmocka_unit_test(test_exec_bounds),
 		cmocka_unit_test(test_exec_total_bound),
-		cmocka_unit_test(test_cpulist),
 		cmocka_unit_test(test_tcp4),
 	};
 

@@ -14,7 +14,7 @@
 
 #include <hwloc.h>
 
-#include "cpulist.h"
+#include "cpuset.h"
 #include "log.h"
 #include "topology.h"
 
@@ -70,8 +70,8 @@ static void check_properties(const char *file, const struct svm_topology *t)
 	assert_int_equal(hwloc_topology_init(&h), 0);
 	assert_int_equal(hwloc_topology_set_xml(h, topo_path(file)), 0);
 	assert_int_equal(hwloc_topology_load(h), 0);
-	assert_int_equal(svm_cpulist_parse(t->job_cpus, job), 0);
-	assert_int_equal(svm_cpulist_parse(t->emulator_cpus, emu), 0);
+	assert_int_equal(svm_cpuset_parse(t->job_cpus, job), 0);
+	assert_int_equal(svm_cpuset_parse(t->emulator_cpus, emu), 0);
 
 	assert_int_equal(t->sockets * t->cores * t->threads, t->n_vcpus);
 	assert_false(hwloc_bitmap_intersects(job, emu));
@@ -130,8 +130,8 @@ static void test_fixtures(void **state)
 		{
 			hwloc_bitmap_t a = hwloc_bitmap_alloc(), b = hwloc_bitmap_alloc();
 
-			assert_int_equal(svm_cpulist_parse(t->emulator_cpus, a), 0);
-			assert_int_equal(svm_cpulist_parse(fixtures[i].reserved, b), 0);
+			assert_int_equal(svm_cpuset_parse(t->emulator_cpus, a), 0);
+			assert_int_equal(svm_cpuset_parse(fixtures[i].reserved, b), 0);
 			assert_true(hwloc_bitmap_isequal(a, b));
 			hwloc_bitmap_free(a);
 			hwloc_bitmap_free(b);
@@ -345,26 +345,26 @@ static void test_cpulist(void **state)
 	char *str;
 
 	(void)state;
-	assert_int_equal(svm_cpulist_parse("0-3,8-11", s), 0);
-	str = svm_cpulist_format(s);
+	assert_int_equal(svm_cpuset_parse("0-3,8-11", s), 0);
+	str = svm_cpuset_format(s);
 	assert_string_equal(str, "0-3,8-11");
 	free(str);
-	assert_int_equal(svm_cpulist_parse("7", s), 0);
+	assert_int_equal(svm_cpuset_parse("7", s), 0);
 	assert_int_equal(hwloc_bitmap_weight(s), 1);
-	assert_int_equal(svm_cpulist_parse("65535", s), 0);
-	assert_int_equal(svm_cpulist_parse("65536", s), -1);
+	assert_int_equal(svm_cpuset_parse("65535", s), 0);
+	assert_int_equal(svm_cpuset_parse("65536", s), -1);
 	assert_true(hwloc_bitmap_iszero(s));
-	assert_int_equal(svm_cpulist_parse("", s), -1);
-	assert_int_equal(svm_cpulist_parse(NULL, s), -1);
-	assert_int_equal(svm_cpulist_parse("3-1", s), -1);
-	assert_int_equal(svm_cpulist_parse("1,", s), -1);
-	assert_int_equal(svm_cpulist_parse(",1", s), -1);
-	assert_int_equal(svm_cpulist_parse("1 2", s), -1);
-	assert_int_equal(svm_cpulist_parse("-1", s), -1);
-	assert_int_equal(svm_cpulist_parse("1--2", s), -1);
-	assert_int_equal(svm_cpulist_parse("0x1", s), -1);
+	assert_int_equal(svm_cpuset_parse("", s), -1);
+	assert_int_equal(svm_cpuset_parse(NULL, s), -1);
+	assert_int_equal(svm_cpuset_parse("3-1", s), -1);
+	assert_int_equal(svm_cpuset_parse("1,", s), -1);
+	assert_int_equal(svm_cpuset_parse(",1", s), -1);
+	assert_int_equal(svm_cpuset_parse("1 2", s), -1);
+	assert_int_equal(svm_cpuset_parse("-1", s), -1);
+	assert_int_equal(svm_cpuset_parse("1--2", s), -1);
+	assert_int_equal(svm_cpuset_parse("0x1", s), -1);
 	hwloc_bitmap_zero(s);
-	str = svm_cpulist_format(s);
+	str = svm_cpuset_format(s);
 	assert_string_equal(str, "");
 	free(str);
 	hwloc_bitmap_free(s);
