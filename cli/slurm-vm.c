@@ -61,7 +61,8 @@ static const char usage_text[] =
 	"      OUT is replaced only with --force.  Needs libguestfs (virt-customize).\n"
 	"  slurm-vm --help | --version\n"
 	"\n"
-	"Settings not given come from the config (default " SVM_DEFAULT_CONFIG ").\n"
+	"Settings not given come from the config (default: vm.conf beside $SLURM_CONF if\n"
+	"there is one, else " SVM_DEFAULT_CONFIG ").\n"
 	"Exit status: 0 success, 1 failure, 2 bad arguments.\n";
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -86,11 +87,18 @@ static int bad_option(int c, char **argv)
 	return usage_error("unknown option '%s'", argv[optind - 1]);
 }
 
+/* --config PATH, else the vm.conf the prolog would read (a missing
+ * built-in one means the defaults). */
 static int load_config(const char *path, struct svm_config *conf)
 {
-	if (path)
-		return svm_config_load(conf, path, 0);
-	return svm_config_load(conf, SVM_DEFAULT_CONFIG, 1);
+	char buf[PATH_MAX];
+	int rc = svm_config_path(path, getenv("SLURM_CONF"), buf, sizeof(buf));
+
+	if (rc < 0) {
+		svm_error("config path %s is too long", path);
+		return -1;
+	}
+	return svm_config_load(conf, buf, rc == 1);
 }
 
 static int parse_id(const char *s, uint64_t max, uint64_t *out)

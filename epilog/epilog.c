@@ -36,7 +36,7 @@ int main(void)
 		goto out;
 	}
 	svm_slurmdlog_init("slurm-vm-epilog", env.slurm_conf, env.node, env.job);
-	svm_jobenv_config_path(&env, conf_path, sizeof(conf_path));
+	svm_config_path(NULL, env.slurm_conf, conf_path, sizeof(conf_path));
 	if (svm_config_load(&conf, conf_path, 0) < 0) {
 		/* a job without a guest has nothing to undo: a broken vm.conf
 		 * must not drain the node after every ordinary job */

@@ -102,17 +102,3 @@ int svm_jobenv_read(struct svm_jobenv *env, char *user_err, size_t errlen)
 	svm_request_decode(&env->opts, request_var, NULL, user_err, errlen);
 	return 0;
 }
-
-void svm_jobenv_config_path(const struct svm_jobenv *env, char *buf, size_t len)
-{
-	const char *slash = env->slurm_conf ? strrchr(env->slurm_conf, '/') : NULL;
-
-	if (slash && env->slurm_conf[0] == '/') {
-		int n = snprintf(buf, len, "%.*s/vm.conf", (int)(slash - env->slurm_conf),
-				 env->slurm_conf);
-
-		if (n > 0 && (size_t)n < len && access(buf, F_OK) == 0)
-			return;
-	}
-	snprintf(buf, len, "%s", SVM_DEFAULT_CONFIG);
-}

@@ -36,8 +36,4 @@ int svm_jobenv_read(struct svm_jobenv *env, char *user_err, size_t errlen);
  * NULL. */
 void svm_jobenv_free(struct svm_jobenv *env);
 
-/* The vm.conf of this node: next to slurmd's slurm.conf, else the built-in
- * default path. */
-void svm_jobenv_config_path(const struct svm_jobenv *env, char *buf, size_t len);
-
 #endif

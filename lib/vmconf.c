@@ -461,6 +461,21 @@ int svm_config_parse(struct svm_config *conf, const char *name, const char *buf)
 	return 0;
 }
 
+int svm_config_path(const char *given, const char *slurm_conf, char *buf, size_t len)
+{
+	const char *slash = slurm_conf ? strrchr(slurm_conf, '/') : NULL;
+
+	if (given)
+		return svm_strlcpy(buf, given, len) < 0 ? -1 : 0;
+	if (slash && slurm_conf[0] == '/') {
+		int n = snprintf(buf, len, "%.*s/vm.conf", (int)(slash - slurm_conf), slurm_conf);
+
+		if (n > 0 && (size_t)n < len && access(buf, F_OK) == 0)
+			return 0;
+	}
+	return svm_strlcpy(buf, SVM_DEFAULT_CONFIG, len) < 0 ? -1 : 1;
+}
+
 int svm_config_load(struct svm_config *conf, const char *path, int allow_missing)
 {
 	FILE *f = NULL;

@@ -60,6 +60,15 @@ struct svm_config {
 	char agent_medium[PATH_MAX];	/* "": libexec_dir's, "none": no medium */
 };
 
+/* Where the vm.conf of this node is, the one lookup of the plugin, prolog,
+ * epilog and CLI: GIVEN if not NULL (plugstack config=, slurm-vm
+ * --config); else "vm.conf" in the directory of SLURM_CONF (slurm.conf's
+ * path, used only if absolute) when that file exists; else
+ * SVM_DEFAULT_CONFIG.  Writes it to BUF[LEN].  Returns 1 for the built-in
+ * default (which a caller may allow to be missing), 0 for the others, -1
+ * if GIVEN does not fit. */
+int svm_config_path(const char *given, const char *slurm_conf, char *buf, size_t len);
+
 /* Fills CONF with the built-in defaults. */
 void svm_config_defaults(struct svm_config *conf);
 

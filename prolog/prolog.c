@@ -580,7 +580,7 @@ int main(void)
 	svm_slurmdlog_init("slurm-vm-prolog", env.slurm_conf, env.node, env.job);
 	next_sink = svm_log_current_sink();
 	svm_log_init(remember_sink, svm_log_current_level());
-	svm_jobenv_config_path(&env, conf_path, sizeof(conf_path));
+	svm_config_path(NULL, env.slurm_conf, conf_path, sizeof(conf_path));
 	if (svm_config_load(&conf, conf_path, 0) < 0)
 		return 1;	/* the admin's config: a node fault */
 	if (svm_jobdir_init(&dir, &conf, env.job, env.node) < 0)

@@ -9,7 +9,7 @@
 #include "vmconf.h"
 
 struct svm_plugin {
-	char config_path[PATH_MAX];	/* plugstack argument config= */
+	char config_path[PATH_MAX];	/* plugstack argument config=, "": none */
 	struct svm_options opts;	/* what the user asked for */
 	int opt_error;			/* an option was rejected */
 	struct svm_config conf;		/* loaded on first use */

@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
@@ -12,15 +13,23 @@
 SPANK_PLUGIN(slurm-vm, 1);
 
 struct svm_plugin svm_plugin = {
-	.config_path = SVM_DEFAULT_CONFIG,
 	.opt_error = 0,
 	.conf_state = 0,
 };
 
 int svm_plugin_config(struct svm_plugin *p)
 {
-	if (p->conf_state == 0)
-		p->conf_state = svm_config_load(&p->conf, p->config_path, 0) < 0 ? -1 : 1;
+	char path[PATH_MAX];
+
+	/* the file the prolog reads, unless plugstack.conf names one */
+	if (p->conf_state == 0) {
+		if (svm_config_path(p->config_path[0] ? p->config_path : NULL, getenv("SLURM_CONF"),
+				    path, sizeof(path)) < 0 ||
+		    svm_config_load(&p->conf, path, 0) < 0)
+			p->conf_state = -1;
+		else
+			p->conf_state = 1;
+	}
 	return p->conf_state > 0 ? 0 : -1;
 }
 

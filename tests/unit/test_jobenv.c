@@ -88,15 +88,13 @@ static void test_long_values(void **state)
 static void test_unset_values(void **state)
 {
 	struct svm_jobenv env;
-	char uerr[256], path[4096];
+	char uerr[256];
 
 	(void)state;
 	assert_int_equal(svm_jobenv_read(&env, uerr, sizeof(uerr)), 0);
 	assert_string_equal(env.nodelist, "");
 	assert_string_equal(env.workdir, "");
 	assert_string_equal(env.slurm_conf, "");
-	svm_jobenv_config_path(&env, path, sizeof(path));
-	assert_string_equal(path, SVM_DEFAULT_CONFIG);
 	svm_jobenv_free(&env);
 }
 

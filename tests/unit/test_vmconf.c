@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -172,6 +173,39 @@ static void test_load_file(void **state)
 	assert_non_null(strstr(last_error, "cannot open config"));
 }
 
+/* The one lookup: plugstack config= or --config first, then vm.conf next
+ * to slurm.conf when there is one, then the built-in path. */
+static void test_config_path(void **state)
+{
+	char dir[] = "/tmp/svm-conf-XXXXXX", slurm_conf[64], vm_conf[64], buf[128];
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(slurm_conf, sizeof(slurm_conf), "%s/slurm.conf", dir);
+	snprintf(vm_conf, sizeof(vm_conf), "%s/vm.conf", dir);
+	/* no vm.conf beside slurm.conf: the built-in path */
+	assert_int_equal(svm_config_path(NULL, slurm_conf, buf, sizeof(buf)), 1);
+	assert_string_equal(buf, SVM_DEFAULT_CONFIG);
+	assert_int_equal(svm_config_path(NULL, NULL, buf, sizeof(buf)), 1);
+	assert_string_equal(buf, SVM_DEFAULT_CONFIG);
+	assert_int_equal(svm_config_path(NULL, "", buf, sizeof(buf)), 1);
+	fd = open(vm_conf, O_CREAT | O_WRONLY, 0644);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(svm_config_path(NULL, slurm_conf, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, vm_conf);
+	/* a relative SLURM_CONF is not looked beside */
+	assert_int_equal(svm_config_path(NULL, "slurm.conf", buf, sizeof(buf)), 1);
+	assert_string_equal(buf, SVM_DEFAULT_CONFIG);
+	/* the given path wins, existing or not */
+	assert_int_equal(svm_config_path("/nonexistent/vm.conf", slurm_conf, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "/nonexistent/vm.conf");
+	assert_int_equal(svm_config_path("/a/very/long/path/vm.conf", NULL, buf, 8), -1);
+	unlink(vm_conf);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -180,6 +214,7 @@ int main(void)
 		cmocka_unit_test_setup(test_errors, setup),
 		cmocka_unit_test_setup(test_long_line, setup),
 		cmocka_unit_test_setup(test_load_file, setup),
+		cmocka_unit_test_setup(test_config_path, setup),
 	};
 
 	return cmocka_run_group_tests_name("vmconf", tests, NULL, NULL);
