@@ -12,6 +12,7 @@
 #include "cpuset.h"
 #include "agent_boot.h"
 #include "domain_xml.h"
+#include "guest_words.h"
 #include "netjob.h"
 #include "mounts.h"
 #include "jobdir.h"
@@ -131,6 +132,12 @@ static int collect_shares(const struct svm_config *conf, const struct svm_job *j
 	return n;
 }
 
+/* The start of guest setting K (guest_words.h): "slurmvm.KEY=". */
+static void put_word(FILE *f, enum svm_gw_key k)
+{
+	fprintf(f, SVM_GW_PREFIX "%s=", svm_gw_words[k].key);
+}
+
 static void put_cmdline(FILE *f, const struct svm_config *conf, const struct svm_job *job,
 			const struct share *sh, int n_sh)
 {
@@ -141,17 +148,20 @@ static void put_cmdline(FILE *f, const struct svm_config *conf, const struct svm
 		put_esc(f, conf->kernel_cmdline);
 		fputc(' ', f);
 	}
-	fputs("slurmvm.hostname=", f);
+	put_word(f, SVM_GW_HOSTNAME);
 	put_esc(f, job->node);
 	for (int i = 0; i < n_sh; i++) {
 		svm_share_tag((unsigned)i, sh[i].dst, tag, sizeof(tag));
-		fprintf(f, " slurmvm.9p=%s:", tag);
+		fputc(' ', f);
+		put_word(f, SVM_GW_9P);
+		fprintf(f, "%s:", tag);
 		put_esc(f, sh[i].dst);
 		if (sh[i].readonly)
 			fputs(":ro", f);
 	}
 	if (job->ip) {
-		fputs(" slurmvm.ip=", f);
+		fputc(' ', f);
+		put_word(f, SVM_GW_IP);
 		put_esc(f, job->ip);
 	}
 	if (job->cmdline_extra && *job->cmdline_extra) {
@@ -167,18 +177,24 @@ static int put_sysinfo(FILE *f, const struct svm_config *conf, const struct svm_
 	char tag[32];
 
 	fputs("  <sysinfo type='smbios'>\n    <oemStrings>\n", f);
-	fprintf(f, "      <entry>slurmvm.job=%" PRIu32 "</entry>\n", job->id);
-	fputs("      <entry>slurmvm.hostname=", f);
+	fputs("      <entry>", f);
+	put_word(f, SVM_GW_JOB);
+	fprintf(f, "%" PRIu32 "</entry>\n", job->id);
+	fputs("      <entry>", f);
+	put_word(f, SVM_GW_HOSTNAME);
 	put_esc(f, job->node);
 	fputs("</entry>\n", f);
 	for (int i = 0; i < n_sh; i++) {
 		svm_share_tag((unsigned)i, sh[i].dst, tag, sizeof(tag));
-		fprintf(f, "      <entry>slurmvm.9p=%s:", tag);
+		fputs("      <entry>", f);
+		put_word(f, SVM_GW_9P);
+		fprintf(f, "%s:", tag);
 		put_esc(f, sh[i].dst);
 		fputs(sh[i].readonly ? ":ro</entry>\n" : "</entry>\n", f);
 	}
 	if (job->ip) {
-		fputs("      <entry>slurmvm.ip=", f);
+		fputs("      <entry>", f);
+		put_word(f, SVM_GW_IP);
 		put_esc(f, job->ip);
 		fputs("</entry>\n", f);
 	}

@@ -36,7 +36,7 @@ lib_libsvmnode_la_SOURCES = \
 	lib/cpuset.c lib/cpuset.h \
 	lib/topology.c lib/topology.h \
 	lib/ib.c lib/ib.h \
-	lib/domain_xml.c lib/domain_xml.h \
+	lib/domain_xml.c lib/domain_xml.h lib/guest_words.h \
 	lib/jobplan.c lib/jobplan.h \
 	lib/netjob.c lib/netjob.h \
 	lib/spawn.c lib/spawn.h \

@@ -9,9 +9,10 @@
 #include <string.h>
 
 #include "guest_config.h"
+#include "guest_words.h"
 
-#define PREFIX "slurmvm."
-#define PREFIX_LEN (sizeof(PREFIX) - 1)
+#define PREFIX SVM_GW_PREFIX
+#define PREFIX_LEN SVM_GW_PREFIX_LEN
 
 void svm_gc_init(struct svm_gc *gc)
 {
@@ -248,8 +249,8 @@ int svm_gc_word(struct svm_gc *gc, const char *word, size_t len, const char *sou
 		return 0;	/* a flag word: none of ours */
 	kl = (size_t)(eq - buf) - PREFIX_LEN;
 	val = eq + 1;
-#define KEY(k) (kl == sizeof(k) - 1 && memcmp(buf + PREFIX_LEN, k, kl) == 0)
-	if (KEY("job")) {
+	switch (svm_gw_lookup(buf + PREFIX_LEN, kl)) {
+	case SVM_GW_JOB: {
 		const char *s = val;
 		unsigned v;
 
@@ -258,11 +259,14 @@ int svm_gc_word(struct svm_gc *gc, const char *word, size_t len, const char *sou
 			goto bad;
 		}
 		gc->job = v;
-	} else if (KEY("hostname")) {
+		break;
+	}
+	case SVM_GW_HOSTNAME:
 		if (svm_gc_valid_hostname(val, &why) < 0)
 			goto bad;
 		strcpy(gc->hostname, val);	/* length checked: <= 64 */
-	} else if (KEY("ip")) {
+		break;
+	case SVM_GW_IP: {
 		uint32_t ip;
 		unsigned prefix;
 
@@ -271,7 +275,9 @@ int svm_gc_word(struct svm_gc *gc, const char *word, size_t len, const char *sou
 		gc->ip = ip;
 		gc->prefix = prefix;
 		gc->has_ip = 1;
-	} else if (KEY("9p")) {
+		break;
+	}
+	case SVM_GW_9P: {
 		struct svm_gc_share sh;
 
 		if (svm_gc_parse_share(val, &sh, &why) < 0)
@@ -280,10 +286,11 @@ int svm_gc_word(struct svm_gc *gc, const char *word, size_t len, const char *sou
 			why = "more than 32 shares";
 			goto bad;
 		}
-	} else {
+		break;
+	}
+	default:
 		return 0;
 	}
-#undef KEY
 	return 1;
 bad:
 	warnf(warn, arg, "ignoring %s word '%s': %s", source, ex, why);

@@ -1,5 +1,6 @@
 /* The guest's configuration as the host gives it: slurmvm.* words on the
- * kernel command line and in SMBIOS type 11 OEM strings.  Parsing only, no
+ * kernel command line and in SMBIOS type 11 OEM strings, their keys listed
+ * in lib/guest_words.h.  Parsing only, no
  * system calls, so the unit tests and the fuzz target use it as is;
  * guest_setup.c applies the result. */
 #ifndef SVM_GUEST_CONFIG_H

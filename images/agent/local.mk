@@ -3,7 +3,7 @@
 # it shares only the protocol code with the host side.
 pkglibexec_PROGRAMS += images/agent/slurm-vm-agent
 images_agent_slurm_vm_agent_SOURCES = images/agent/agent.c lib/agent_proto.c lib/agent_proto.h \
-	images/agent/guest_config.c images/agent/guest_config.h \
+	images/agent/guest_config.c images/agent/guest_config.h lib/guest_words.h \
 	images/agent/guest_setup.c images/agent/guest_setup.h
 images_agent_slurm_vm_agent_CPPFLAGS = -I$(top_srcdir)/lib -I$(top_builddir)
 # Sanitizer runtimes cannot be linked statically: the agent opts out of
@@ -36,8 +36,8 @@ endif
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_agent_config
 tests_unit_test_agent_config_SOURCES = tests/unit/test_agent_config.c \
-	images/agent/guest_config.c images/agent/guest_config.h
-tests_unit_test_agent_config_CPPFLAGS = -I$(top_srcdir)/images/agent -I$(top_builddir)
+	images/agent/guest_config.c images/agent/guest_config.h lib/guest_words.h
+tests_unit_test_agent_config_CPPFLAGS = -I$(top_srcdir)/images/agent -I$(top_srcdir)/lib -I$(top_builddir)
 tests_unit_test_agent_config_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_agent_config_LDADD = $(CMOCKA_LIBS)
 TESTS += tests/unit/test_agent_config

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "guest_config.h"
+#include "guest_words.h"
 
 static int n_warn;
 static char last_warn[600];
@@ -148,6 +149,48 @@ static void test_hostname(void **state)
 	longname[64] = 'h';
 	longname[65] = '\0';
 	assert_int_equal(svm_gc_valid_hostname(longname, &why), -1);
+}
+
+/* Every word of the host's list (guest_words.h), with a value of its form,
+ * is one the agent uses, from wherever the prolog writes it; a key not in
+ * the list is skipped. */
+static void test_word_table(void **state)
+{
+	char word[SVM_GW_N][128], line[1024] = "console=ttyS0";
+	const char *oemw[SVM_GW_N];
+	uint8_t raw[2048];
+	int n_cmd = 0, n_oem = 0;
+
+	(void)state;
+	for (int k = 0; k < SVM_GW_N; k++) {
+		snprintf(word[k], sizeof(word[k]), SVM_GW_PREFIX "%s=%s", svm_gw_words[k].key,
+			 svm_gw_words[k].example);
+		assert_int_equal(svm_gc_word(&gc, word[k], strlen(word[k]), "test", warn, NULL), 1);
+		if (svm_gw_words[k].where & SVM_GW_CMDLINE) {
+			strcat(line, " ");
+			strcat(line, word[k]);
+			n_cmd++;
+		}
+		if (svm_gw_words[k].where & SVM_GW_OEM)
+			oemw[n_oem++] = word[k];
+	}
+	assert_int_equal(n_warn, 0);
+	svm_gc_init(&gc);
+	assert_int_equal(svm_gc_cmdline(&gc, line, strlen(line), warn, NULL), n_cmd);
+	assert_string_equal(gc.hostname, svm_gw_words[SVM_GW_HOSTNAME].example);
+	svm_gc_init(&gc);
+	assert_int_equal(svm_gc_oem(&gc, raw, oem(raw, sizeof(raw), -1, oemw, n_oem), warn, NULL), n_oem);
+	assert_int_equal(gc.job, 42);
+	assert_string_equal(gc.hostname, "n1");
+	assert_true(gc.has_ip);
+	assert_int_equal(gc.n_shares, 1);
+	assert_string_equal(gc.shares[0].path, "/home/u");
+	assert_int_equal(gc.shares[0].ro, 1);
+	assert_int_equal(n_warn, 0);
+	assert_int_equal(svm_gw_lookup("nosuch", 6), -1);
+	assert_int_equal(svm_gc_word(&gc, "slurmvm.nosuch=1", 16, "test", warn, NULL), 0);
+	assert_int_equal(svm_gc_word(&gc, "slurmvm.hostnam=n2", 18, "test", warn, NULL), 0);
+	assert_string_equal(gc.hostname, "n1");
 }
 
 static void test_cmdline(void **state)
@@ -338,6 +381,7 @@ int main(void)
 		cmocka_unit_test_setup(test_ip, setup),
 		cmocka_unit_test_setup(test_share, setup),
 		cmocka_unit_test_setup(test_hostname, setup),
+		cmocka_unit_test_setup(test_word_table, setup),
 		cmocka_unit_test_setup(test_cmdline, setup),
 		cmocka_unit_test_setup(test_cmdline_quotes_and_last_wins, setup),
 		cmocka_unit_test_setup(test_cmdline_malformed, setup),

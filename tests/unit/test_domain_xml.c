@@ -24,6 +24,7 @@
 #include <libvirt/virterror.h>
 
 #include "domain_xml.h"
+#include "guest_words.h"
 #include "jobdir.h"
 #include "jobplan.h"
 #include "ib.h"
@@ -397,6 +398,71 @@ static void test_golden_matrix(void **state)
 	}
 }
 
+/* The text of XML between the first OPEN and the CLOSE after it. */
+static char *section(const char *xml, const char *open, const char *close)
+{
+	const char *a = strstr(xml, open), *b;
+
+	assert_non_null(a);
+	a += strlen(open);
+	b = strstr(a, close);
+	assert_non_null(b);
+	return strndup(a, (size_t)(b - a));
+}
+
+/* Each slurmvm.* word of TEXT (each after SEP) is in the list; returns the keys seen, one bit each. */
+static unsigned words_in(const char *text, const char *sep)
+{
+	unsigned seen = 0;
+	char pat[32];
+
+	snprintf(pat, sizeof(pat), "%s" SVM_GW_PREFIX, sep);
+	for (const char *p = text; (p = strstr(p, pat)); ) {
+		const char *key = p + strlen(pat), *eq = strchr(key, '=');
+		int k;
+
+		assert_non_null(eq);
+		k = svm_gw_lookup(key, (size_t)(eq - key));
+		if (k < 0)
+			print_error("a guest setting not in guest_words.h: %.40s\n", key);
+		assert_true(k >= 0);
+		seen |= 1u << k;
+		p = eq;
+	}
+	return seen;
+}
+
+/* The prolog writes each guest setting of the list where the list says,
+ * and nothing else named slurmvm.* (the agent would skip it). */
+static void test_guest_words(void **state)
+{
+	struct svm_topology *t = NULL;
+	char *xml, *cmd, *oem, *cmd1;
+	unsigned want_cmd = 0, want_oem = 0;
+
+	(void)state;
+	for (int k = 0; k < SVM_GW_N; k++) {
+		if (svm_gw_words[k].where & SVM_GW_CMDLINE)
+			want_cmd |= 1u << k;
+		if (svm_gw_words[k].where & SVM_GW_OEM)
+			want_oem |= 1u << k;
+	}
+	/* direct boot, shares and a job network address */
+	xml = case_xml(&extra_cases[3], &t);
+	cmd = section(xml, "<cmdline>", "</cmdline>");
+	oem = section(xml, "<oemStrings>", "</oemStrings>");
+	cmd1 = malloc(strlen(cmd) + 2);
+	assert_non_null(cmd1);
+	sprintf(cmd1, " %s", cmd);
+	assert_int_equal(words_in(cmd1, " "), want_cmd);
+	assert_int_equal(words_in(oem, "<entry>"), want_oem);
+	free(cmd1);
+	free(cmd);
+	free(oem);
+	free(xml);
+	svm_topology_free(t);
+}
+
 static void test_golden_extra(void **state)
 {
 	(void)state;
@@ -582,6 +648,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golden_matrix),
 		cmocka_unit_test(test_golden_extra),
+		cmocka_unit_test(test_guest_words),
 		cmocka_unit_test(test_kvm_qemu_identical),
 		cmocka_unit_test(test_memory_split),
 		cmocka_unit_test(test_bad_jobs),
