@@ -89,7 +89,9 @@ int svm_base64(const void *data, size_t len, char *out, size_t outlen)
 	return 0;
 }
 
-int svm_agent_exec_path_ok(const char *path)
+/* 1 if PATH can be a unit's ExecStart program: absolute, at most 255
+ * bytes of letters, digits and "._-/+", no "//", "/./" or "/../". */
+static int exec_path_ok(const char *path)
 {
 	size_t n = path ? strlen(path) : 0;
 
@@ -106,7 +108,7 @@ int svm_agent_service_unit(const char *port, const char *exec_path, char *buf, s
 	char dir[256];
 	int n;
 
-	if (!svm_agent_port_ok(port) || !svm_agent_exec_path_ok(exec_path))
+	if (!svm_agent_port_ok(port) || !exec_path_ok(exec_path))
 		return -1;
 	slash = strrchr(exec_path, '/');
 	if (slash == exec_path)

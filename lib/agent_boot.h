@@ -31,10 +31,6 @@
  * file: letters, digits, '.', '_', '-', at most 63 bytes. */
 int svm_agent_port_ok(const char *port);
 
-/* 1 if PATH can be a unit's ExecStart program: absolute, at most 255
- * bytes of letters, digits and "._-/+", no "//", "/./" or "/../". */
-int svm_agent_exec_path_ok(const char *path);
-
 /* The text of slurm-vm-agent.service, which runs EXEC_PATH on the
  * virtio-serial PORT (/dev/virtio-ports/PORT) early at boot and restarts
  * it: the credential unit runs the medium's agent, slurm-vm image prepare

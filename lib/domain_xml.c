@@ -164,10 +164,6 @@ static void put_cmdline(FILE *f, const struct svm_config *conf, const struct svm
 		put_word(f, SVM_GW_IP);
 		put_esc(f, job->ip);
 	}
-	if (job->cmdline_extra && *job->cmdline_extra) {
-		fputc(' ', f);
-		put_esc(f, job->cmdline_extra);
-	}
 	fputs("</cmdline>\n", f);
 }
 

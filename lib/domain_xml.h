@@ -62,7 +62,6 @@ struct svm_job {
 	const struct svm_mount *mounts;
 	const char *ip;			/* job network address "A.B.C.D/N", or NULL */
 	unsigned mtu;			/* guest NIC MTU, 0: the default */
-	const char *cmdline_extra;	/* more kernel arguments (direct boot), or NULL */
 	const char *agent_medium;	/* read-only disk with the host's agent and
 					 * the credentials that start it (systemd
 					 * 256+), or NULL: see agent_boot.h */

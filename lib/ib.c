@@ -81,7 +81,9 @@ static int read_attr(const char *path, char *buf, size_t len)
 	return 0;
 }
 
-int svm_ib_num_vfs(const char *sysfs_root, const char *pf)
+/* Number of VFs the adapter PF (a BDF) has enabled under SYSFS_ROOT, 0 when
+ * it has none or no SR-IOV. */
+static int num_vfs(const char *sysfs_root, const char *pf)
 {
 	char path[PATH_MAX], buf[32];
 	uint64_t n;
@@ -273,7 +275,7 @@ static int take_vf(const struct svm_config *conf, const char *dir, const char *p
 		   svm_vf_alive_fn alive, void *arg, char *bdf, size_t len,
 		   char *busy, size_t blen)
 {
-	int n = svm_ib_num_vfs(conf->sysfs_root, pf);
+	int n = num_vfs(conf->sysfs_root, pf);
 	int first_free = -1;
 	char cand[16];
 	int held = pf_held(dir, pf, job, node, reserve, alive, arg, busy, blen);
@@ -345,7 +347,7 @@ static int take_pf(const struct svm_config *conf, const char *dir, const char *p
 		   uint32_t job, const char *node, int reserve,
 		   svm_vf_alive_fn alive, void *arg, char *busy, size_t blen)
 {
-	int n = svm_ib_num_vfs(conf->sysfs_root, pf);
+	int n = num_vfs(conf->sysfs_root, pf);
 	char path[PATH_MAX], onode[80], cand[16];
 	uint32_t ojob;
 	int r;
@@ -446,7 +448,7 @@ int svm_ib_select(const struct svm_topology *topo, const struct svm_config *conf
 	hca_order(topo, order);
 	hca_bdf(&topo->hcas[order[0]], first_pf, sizeof(first_pf));
 	if (mode == SVM_IB_AUTO)
-		mode = svm_ib_num_vfs(conf->sysfs_root, first_pf) > 0 ? SVM_IB_VF : SVM_IB_PF;
+		mode = num_vfs(conf->sysfs_root, first_pf) > 0 ? SVM_IB_VF : SVM_IB_PF;
 	if (reserve) {
 		lock = lock_vf_dir(conf->runtime_dir, dir, sizeof(dir));
 		if (lock < 0)
@@ -552,17 +554,4 @@ out:
 	if (lock >= 0)
 		close(lock);
 	return ret;
-}
-
-int svm_ib_owner_alive(uint32_t job, const char *node, void *arg)
-{
-	const struct svm_config *conf = arg;
-	struct svm_jobdir dir;
-	struct stat st;
-
-	if (svm_jobdir_init(&dir, conf, job, node) < 0)
-		return -1;
-	if (lstat(dir.state, &st) == 0)
-		return 1;
-	return errno == ENOENT ? 0 : -1;
 }

@@ -43,13 +43,6 @@ struct svm_ib_choice {
  * (treated as running). */
 typedef int (*svm_vf_alive_fn)(uint32_t job, const char *node, void *arg);
 
-/* A liveness check for svm_ib_select: the job is alive while its runtime
- * directory (svm_job_runtime_dir) exists.  The prolog creates that
- * directory before it reserves a VF and the epilog removes it after the
- * release, so a prolog still booting its guest is never robbed.  ARG is the
- * const struct svm_config *. */
-int svm_ib_owner_alive(uint32_t job, const char *node, void *arg);
-
 /* Chooses the function for MODE (none, pf, vf, auto: vf when the adapter has
  * VFs, else pf) on the adapters of TOPO, the ones on the job's NUMA nodes
  * first.  With RESERVE set, reserves the VF or PF for (JOB, NODE) under
@@ -64,10 +57,6 @@ int svm_ib_select(const struct svm_topology *topo, const struct svm_config *conf
 /* Releases every VF and PF reserved for (JOB, NODE).  Returns how many were
  * released (0 when none: safe to call twice), or -1 after logging. */
 int svm_ib_release(const struct svm_config *conf, uint32_t job, const char *node);
-
-/* Number of VFs the adapter PF (a BDF) has enabled under SYSFS_ROOT, 0 when
- * it has none or no SR-IOV. */
-int svm_ib_num_vfs(const char *sysfs_root, const char *pf);
 
 /* The IOMMU group of the PCI function BDF, or -1 after logging. */
 int svm_ib_iommu_group(const char *sysfs_root, const char *bdf);

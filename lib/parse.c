@@ -2,7 +2,6 @@
 
 #include <ctype.h>
 #include <string.h>
-#include <strings.h>
 
 #include "parse.h"
 
@@ -67,26 +66,6 @@ int svm_parse_size(const char *s, uint64_t unit, uint64_t *out_bytes)
 		return -1;
 	*out_bytes = v * mult;
 	return 0;
-}
-
-int svm_parse_bool(const char *s, int *out)
-{
-	static const char *const yes[] = { "yes", "true", "1", "on", NULL };
-	static const char *const no[] = { "no", "false", "0", "off", NULL };
-
-	if (!s)
-		return -1;
-	for (int i = 0; yes[i]; i++) {
-		if (!strcasecmp(s, yes[i])) {
-			*out = 1;
-			return 0;
-		}
-		if (!strcasecmp(s, no[i])) {
-			*out = 0;
-			return 0;
-		}
-	}
-	return -1;
 }
 
 int svm_parse_enum(const char *s, const char *const *names)

@@ -16,9 +16,6 @@ int svm_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
  * in bytes; overflow is an error. */
 int svm_parse_size(const char *s, uint64_t unit, uint64_t *out_bytes);
 
-/* "yes"/"no", "true"/"false", "1"/"0", "on"/"off". */
-int svm_parse_bool(const char *s, int *out);
-
 /* Index of S in the NULL-terminated array NAMES (case-sensitive), or -1. */
 int svm_parse_enum(const char *s, const char *const *names);
 

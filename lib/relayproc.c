@@ -71,7 +71,9 @@ int svm_relay_cgroup_make(const char *path)
 	return 0;
 }
 
-int svm_proc_identity(pid_t pid, unsigned long long *start, uid_t *uid)
+/* The start time of process PID (clock ticks since boot, field 22 of
+ * /proc/PID/stat) and its real uid.  0, or -1 if there is no such process. */
+static int proc_identity(pid_t pid, unsigned long long *start, uid_t *uid)
 {
 	char path[64], buf[1024], *p;
 	unsigned long u;
@@ -118,7 +120,7 @@ int svm_relay_record(const struct svm_jobdir *dir, pid_t pid, uid_t uid)
 	uid_t now_uid;
 	char text[96];
 
-	if (svm_proc_identity(pid, &start, &now_uid) < 0) {
+	if (proc_identity(pid, &start, &now_uid) < 0) {
 		svm_error("cannot read the identity of the relay (pid %ld)", (long)pid);
 		return -1;
 	}
@@ -207,7 +209,7 @@ static int kill_recorded(const struct svm_jobdir *dir)
 
 		/* identity read after the pidfd was taken, and the process the
 		 * pidfd names still running: the /proc entry read was its */
-		if (svm_proc_identity((pid_t)pid, &now_start, &now_uid) == 0 &&
+		if (proc_identity((pid_t)pid, &now_start, &now_uid) == 0 &&
 		    now_start == start && now_uid == uid && poll(&p, 1, 0) == 0) {
 			syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
 			if (poll(&p, 1, STOP_WAIT_MS) != 1) {

@@ -41,8 +41,4 @@ int svm_relay_record(const struct svm_jobdir *dir, pid_t pid, uid_t uid);
  * something survived. */
 int svm_relay_stop(const struct svm_jobdir *dir);
 
-/* The start time of process PID (clock ticks since boot, field 22 of
- * /proc/PID/stat) and its real uid.  0, or -1 if there is no such process. */
-int svm_proc_identity(pid_t pid, unsigned long long *start, uid_t *uid);
-
 #endif

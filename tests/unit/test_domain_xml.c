@@ -234,9 +234,6 @@ static char *case_xml(const struct xcase *x, struct svm_topology **topo)
 	assert_int_equal(svm_topology_load(srcpath("topologies", x->topology), x->cpus, conf.reserved_cpus, topo), 0);
 	assert_int_equal(svm_jobdir_init(&dir, &conf, 4242, "n1"), 0);
 	assert_int_equal(svm_job_plan(&job, &plan, &conf, &dir, *topo, &in), 0);
-	/* what the prolog never sets: the generator's extra kernel words */
-	if (x->features == 1)
-		job.cmdline_extra = "quiet";
 
 	/* VFs from a fake sysfs, reserved under a temporary runtime dir */
 	ibconf = conf;

@@ -252,26 +252,6 @@ static void test_stale_reservation(void **state)
 	assert_int_equal(svm_ib_release(&conf, 3, "n1"), 0);
 	assert_int_equal(svm_ib_release(&conf, 5, "n1"), 1);
 
-	/* the library's check: a job is alive while its runtime dir exists */
-	{
-		char dir[PATH_MAX + 64];
-
-		assert_string_equal(vf(7, "n1"), "0000:05:00.3");
-		for (int j = 1; j <= 4; j++) {
-			snprintf(dir, sizeof(dir), "%s/%d.n1", conf.runtime_dir, j);
-			assert_int_equal(mkdir(dir, 0700), 0);
-		}
-		snprintf(dir, sizeof(dir), "%s/7.n1", conf.runtime_dir);
-		assert_int_equal(mkdir(dir, 0700), 0);
-		assert_int_equal(svm_ib_owner_alive(7, "n1", &conf), 1);
-		assert_int_equal(svm_ib_select(topo, &conf, SVM_IB_VF, 8, "n1", 1, svm_ib_owner_alive, &conf, &c), -1);
-		assert_int_equal(rmdir(dir), 0);
-		assert_int_equal(svm_ib_owner_alive(7, "n1", &conf), 0);
-		assert_int_equal(svm_ib_select(topo, &conf, SVM_IB_VF, 8, "n1", 1, svm_ib_owner_alive, &conf, &c), 0);
-		assert_string_equal(c.bdf, "0000:05:00.3");
-		assert_int_equal(svm_ib_release(&conf, 8, "n1"), 1);
-	}
-
 	/* a garbled owner file is never taken (nor crashes anything) */
 	snprintf(path, sizeof(path), "%s/vf/0000:05:00.3", conf.runtime_dir);
 	write_str(path, "garbage");

@@ -57,17 +57,11 @@ static void test_size(void **state)
 	assert_true(b == 99);
 }
 
-static void test_bool_enum(void **state)
+static void test_enum(void **state)
 {
 	static const char *const names[] = { "none", "2M", "1G", NULL };
-	int v = -5;
 
 	(void)state;
-	assert_int_equal(svm_parse_bool("yes", &v), 0);
-	assert_int_equal(v, 1);
-	assert_int_equal(svm_parse_bool("OFF", &v), 0);
-	assert_int_equal(v, 0);
-	assert_int_equal(svm_parse_bool("maybe", &v), -1);
 	assert_int_equal(svm_parse_enum("1G", names), 2);
 	assert_int_equal(svm_parse_enum("1g", names), -1);
 	assert_int_equal(svm_parse_enum("", names), -1);
@@ -97,7 +91,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_u64),
 		cmocka_unit_test(test_size),
-		cmocka_unit_test(test_bool_enum),
+		cmocka_unit_test(test_enum),
 		cmocka_unit_test(test_strip_copy_dotdot),
 	};
 
