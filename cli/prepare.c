@@ -18,6 +18,7 @@
 #include "image.h"
 #include "jobdir.h"
 #include "log.h"
+#include "parse.h"
 #include "prepare.h"
 #include "spawn.h"
 

@@ -18,6 +18,7 @@
 #include "jobdir.h"
 #include "image.h"
 #include "log.h"
+#include "parse.h"
 
 /* Guests of this build's architecture only. */
 #if defined(__aarch64__)
@@ -323,7 +324,7 @@ static void put_interface(FILE *f, const struct svm_config *conf, const struct s
 		return;
 	fprintf(f, "    <interface type='%s'>\n", bridge ? "bridge" : "network");
 	/* 0x52: locally administered unicast; then job id (24 bits), node rank. */
-	svm_guest_mac(job->id, job->node_index, mac, sizeof(mac));
+	svm_netjob_guest_mac(job->id, job->node_index, mac, sizeof(mac));
 	fprintf(f, "      <mac address='%s'/>\n", mac);
 	fprintf(f, "      <source %s='", bridge ? "bridge" : "network");
 	put_esc(f, name);
@@ -340,7 +341,7 @@ static int put_hostdev(FILE *f, const struct svm_ib_choice *ib)
 
 	if (!ib || ib->mode == SVM_IB_NONE)
 		return 0;
-	if (svm_pci_parse(ib->bdf, &d, &b, &s, &fn) < 0) {
+	if (svm_ib_pci_parse(ib->bdf, &d, &b, &s, &fn) < 0) {
 		svm_error("InfiniBand function '%s' is not a PCI address", ib->bdf);
 		return -1;
 	}

@@ -36,8 +36,8 @@ static int pathf(char *buf, size_t len, const char *fmt, ...)
 /* More than any adapter offers (ConnectX: 127 per PF). */
 #define SVM_MAX_VFS 1024
 
-int svm_pci_parse(const char *s, unsigned *domain, unsigned *bus,
-		  unsigned *dev, unsigned *fn)
+int svm_ib_pci_parse(const char *s, unsigned *domain, unsigned *bus,
+		     unsigned *dev, unsigned *fn)
 {
 	unsigned d = 0, b, v, f;
 	int n = 0;
@@ -111,7 +111,7 @@ static int vf_bdf(const char *sysfs_root, const char *pf, int i, char *bdf, size
 	target[n] = '\0';
 	base = strrchr(target, '/');
 	base = base ? base + 1 : target;
-	if (svm_pci_parse(base, &d, &b, &v, &f) < 0)
+	if (svm_ib_pci_parse(base, &d, &b, &v, &f) < 0)
 		return -1;
 	snprintf(bdf, len, "%04x:%02x:%02x.%u", d, b, v, f);
 	return 0;
@@ -534,7 +534,7 @@ int svm_ib_release(const struct svm_config *conf, uint32_t job, const char *node
 		unsigned dm, b, v, f;
 		uint32_t ojob;
 
-		if (svm_pci_parse(e->d_name, &dm, &b, &v, &f) < 0)
+		if (svm_ib_pci_parse(e->d_name, &dm, &b, &v, &f) < 0)
 			continue;
 		if (pathf(path, sizeof(path), "%s/%s", dir, e->d_name) < 0)
 			continue;

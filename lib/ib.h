@@ -62,7 +62,7 @@ int svm_ib_release(const struct svm_config *conf, uint32_t job, const char *node
 int svm_ib_iommu_group(const char *sysfs_root, const char *bdf);
 
 /* Parses a PCI address "0000:05:00.1" (domain optional).  0 or -1. */
-int svm_pci_parse(const char *s, unsigned *domain, unsigned *bus,
-		  unsigned *dev, unsigned *fn);
+int svm_ib_pci_parse(const char *s, unsigned *domain, unsigned *bus,
+		     unsigned *dev, unsigned *fn);
 
 #endif

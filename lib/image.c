@@ -212,9 +212,9 @@ static int extensions_ok(const char *name, const unsigned char *h, size_t len, s
 	return 0;
 }
 
-int svm_qcow2_check(const char *name, const unsigned char *h, size_t len,
-		    uint64_t file_size, struct svm_image_info *info,
-		    char *err, size_t errlen)
+int svm_image_qcow2_check(const char *name, const unsigned char *h, size_t len,
+			  uint64_t file_size, struct svm_image_info *info,
+			  char *err, size_t errlen)
 {
 	uint32_t version, cluster_bits, crypt, l1_size, backing_size, hdr_len = QCOW2_V2_HEADER;
 	uint32_t refcount_order = 4, nb_snapshots, compression = 0;
@@ -374,7 +374,7 @@ static uint16_t le16(const unsigned char *p)
 	return (uint16_t)(p[0] | p[1] << 8);
 }
 
-const char *svm_raw_disk_kind(const unsigned char *h, size_t len)
+const char *svm_image_raw_kind(const unsigned char *h, size_t len)
 {
 	static const struct {
 		const char *name;
@@ -464,7 +464,7 @@ int svm_image_check(const char *path, const struct svm_config *conf,
 				 accepted(conf->image_formats));
 			goto out;
 		}
-		if (svm_qcow2_check(path, head, got, (uint64_t)st.st_size, &tmp, err, errlen) < 0)
+		if (svm_image_qcow2_check(path, head, got, (uint64_t)st.st_size, &tmp, err, errlen) < 0)
 			goto out;
 	} else if (magic) {
 		snprintf(err, errlen, "image %s is in %s format: only %s accepted", path, magic,
@@ -477,7 +477,7 @@ int svm_image_check(const char *path, const struct svm_config *conf,
 		}
 		/* anything else would boot nothing: the user would wait out
 		 * the boot timeout to learn it */
-		if (!svm_raw_disk_kind(head, got)) {
+		if (!svm_image_raw_kind(head, got)) {
 			snprintf(err, errlen, "image %s is not a disk image: no partition table, boot sector or filesystem",
 				 path);
 			goto out;
@@ -535,8 +535,8 @@ void svm_argv_free(char **argv)
 	free(argv);
 }
 
-char **svm_overlay_argv(const char *qemu_img, const char *image, unsigned format,
-			uint64_t virtual_size, const char *overlay)
+char **svm_image_overlay_argv(const char *qemu_img, const char *image, unsigned format,
+			      uint64_t virtual_size, const char *overlay)
 {
 	char size[32];
 	const char *args[] = {

@@ -36,14 +36,14 @@ int svm_image_check(const char *path, const struct svm_config *conf,
 /* Parses the qcow2 header in HEAD (the first LEN bytes of a file of
  * FILE_SIZE bytes), for the image called NAME in messages.  Returns 0 with
  * INFO filled, or -1 with one line in ERR.  Pure: the fuzz target's entry. */
-int svm_qcow2_check(const char *name, const unsigned char *head, size_t len,
-		    uint64_t file_size, struct svm_image_info *info,
-		    char *err, size_t errlen);
+int svm_image_qcow2_check(const char *name, const unsigned char *head, size_t len,
+			  uint64_t file_size, struct svm_image_info *info,
+			  char *err, size_t errlen);
 
 /* What makes the first LEN bytes of a raw image HEAD look like a disk (a
  * static string: "GPT partition table", "ext2/3/4 filesystem", "boot
  * sector", ...), or NULL for a file that is none of those.  Pure. */
-const char *svm_raw_disk_kind(const unsigned char *head, size_t len);
+const char *svm_image_raw_kind(const unsigned char *head, size_t len);
 
 /* The format whose magic starts HEAD ("qcow2", "vmdk", ...), or NULL. */
 const char *svm_image_magic(const unsigned char *head, size_t len);
@@ -61,8 +61,8 @@ const char *svm_image_format_name(unsigned format);
  * FORMAT with VIRTUAL_SIZE bytes (from svm_image_check): qemu-img create -u
  * never opens the user's image.  NULL-terminated; free with svm_argv_free.
  * NULL when out of memory. */
-char **svm_overlay_argv(const char *qemu_img, const char *image, unsigned format,
-			uint64_t virtual_size, const char *overlay);
+char **svm_image_overlay_argv(const char *qemu_img, const char *image, unsigned format,
+			      uint64_t virtual_size, const char *overlay);
 
 void svm_argv_free(char **argv);
 

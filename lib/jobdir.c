@@ -10,6 +10,7 @@
 
 #include "jobdir.h"
 #include "log.h"
+#include "parse.h"
 #include "safefs.h"
 
 int svm_node_name_ok(const char *node)
@@ -19,13 +20,6 @@ int svm_node_name_ok(const char *node)
 	return n > 0 && n <= 64 && node[0] != '.' && node[0] != '-' &&
 	       strspn(node, "abcdefghijklmnopqrstuvwxyz"
 			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
-}
-
-int svm_path_join(char *buf, size_t len, const char *dir, const char *name)
-{
-	int n = snprintf(buf, len, "%s/%s", dir, name);
-
-	return (n < 0 || (size_t)n >= len) ? -1 : 0;
 }
 
 int svm_jobdir_init(struct svm_jobdir *dir, const struct svm_config *conf,

@@ -55,9 +55,6 @@ int svm_node_name_ok(const char *node);
 int svm_jobdir_init(struct svm_jobdir *dir, const struct svm_config *conf,
 		    uint32_t job, const char *node);
 
-/* Joins DIR and NAME into BUF; -1 if it does not fit. */
-int svm_path_join(char *buf, size_t len, const char *dir, const char *name);
-
 /* Reads the small file DIR/NAME (not through a symbolic link) into BUF,
  * NUL-terminated.  Returns the bytes read, or -1 when it is missing or
  * empty. */

@@ -6,6 +6,7 @@
 #include "jobplan.h"
 #include "log.h"
 #include "netjob.h"
+#include "parse.h"
 
 int svm_job_overlay(const struct svm_jobdir *dir, char *buf, size_t len)
 {
@@ -66,12 +67,12 @@ int svm_job_plan(struct svm_job *job, struct svm_job_plan_buf *buf,
 	job->mounts = opts->mounts;
 	job->agent_medium = svm_config_agent_medium(conf, buf->medium, sizeof(buf->medium));
 	if (conf->network == SVM_NET_BRIDGE || conf->network == SVM_NET_OVERLAY) {
-		if (svm_bridge_name(conf, dir->job, buf->bridge, sizeof(buf->bridge)) < 0)
+		if (svm_netjob_bridge_name(conf, dir->job, buf->bridge, sizeof(buf->bridge)) < 0)
 			return -1;
 		job->network_name = buf->bridge;
 	}
 	if (conf->network != SVM_NET_NONE) {
-		svm_guest_ip(job->node_index, buf->ip, sizeof(buf->ip));
+		svm_netjob_guest_ip(job->node_index, buf->ip, sizeof(buf->ip));
 		job->ip = buf->ip;
 	}
 	return 0;

@@ -89,3 +89,34 @@ void svm_log(enum svm_log_level level, const char *fmt, ...)
 	svm_vlog(level, fmt, ap);
 	va_end(ap);
 }
+
+const char *svm_log_safe(const char *name, char *buf, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	if (len < 8) {
+		if (len)
+			buf[0] = '\0';
+		return buf;
+	}
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+		int plain = *p >= 0x20 && *p < 0x7f && *p != '\\' && *p != '\'' && *p != '"';
+
+		if (o + (plain ? 1 : 4) + 4 > len) {
+			memcpy(buf + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (plain) {
+			buf[o++] = (char)*p;
+		} else {
+			buf[o++] = '\\';
+			buf[o++] = 'x';
+			buf[o++] = hex[*p >> 4];
+			buf[o++] = hex[*p & 15];
+		}
+	}
+	buf[o] = '\0';
+	return buf;
+}

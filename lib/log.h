@@ -43,4 +43,9 @@ void svm_vlog(enum svm_log_level level, const char *fmt, va_list ap)
 #define svm_verbose(...) svm_log(SVM_LOG_VERBOSE, __VA_ARGS__)
 #define svm_debug(...) svm_log(SVM_LOG_DEBUG, __VA_ARGS__)
 
+/* NAME as one safe piece of a log line in BUF: control characters, quotes,
+ * backslashes and non-ASCII bytes written as \xNN, cut with "..." to fit
+ * LEN.  Returns BUF. */
+const char *svm_log_safe(const char *name, char *buf, size_t len);
+
 #endif

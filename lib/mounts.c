@@ -9,15 +9,6 @@
 #include "mounts.h"
 #include "parse.h"
 
-int svm_path_under(const char *path, const char *dir)
-{
-	size_t n = strlen(dir);
-
-	if (n == 1 && dir[0] == '/')
-		return path[0] == '/';
-	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
-}
-
 int svm_mounts_check(struct svm_options *opts, const struct svm_config *conf,
 		     char *err, size_t errlen)
 {

@@ -15,7 +15,4 @@
 int svm_mounts_check(struct svm_options *opts, const struct svm_config *conf,
 		     char *err, size_t errlen);
 
-/* 1 if PATH is DIR or lies below it (both resolved, no trailing slash). */
-int svm_path_under(const char *path, const char *dir);
-
 #endif

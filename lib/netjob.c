@@ -38,7 +38,7 @@ int svm_netjob_names(const struct svm_config *conf, uint32_t job, char *br, char
 {
 	int n;
 
-	if (svm_bridge_name(conf, job, br, SVM_NET_IFNAMSIZ) < 0)
+	if (svm_netjob_bridge_name(conf, job, br, SVM_NET_IFNAMSIZ) < 0)
 		return -1;
 	/* 'v' is no hex digit: never another job's bridge */
 	n = snprintf(vx, SVM_NET_IFNAMSIZ, "%sv%" PRIx32, conf->network_name, job);
@@ -50,17 +50,17 @@ int svm_netjob_names(const struct svm_config *conf, uint32_t job, char *br, char
 	return 0;
 }
 
-void svm_guest_mac(uint32_t job, unsigned rank, char *buf, size_t len)
+void svm_netjob_guest_mac(uint32_t job, unsigned rank, char *buf, size_t len)
 {
 	snprintf(buf, len, "52:%02x:%02x:%02x:%02x:%02x", (job >> 16) & 0xff, (job >> 8) & 0xff,
 		 job & 0xff, (rank >> 8) & 0xff, rank & 0xff);
 }
 
-void svm_guest_addr(unsigned rank, char *buf, size_t len)
+void svm_netjob_guest_addr(unsigned rank, char *buf, size_t len)
 {
 	char ip[32];
 
-	svm_guest_ip(rank, ip, sizeof(ip));
+	svm_netjob_guest_ip(rank, ip, sizeof(ip));
 	ip[strcspn(ip, "/")] = '\0';
 	snprintf(buf, len, "%s", ip);
 }
@@ -80,12 +80,12 @@ char *svm_netjob_batch(enum svm_batch which, const char *vx, uint32_t job,
 		/* this host's guests are on the bridge itself */
 		if (i == self || (self < n && peers[i].addr.s_addr == peers[self].addr.s_addr))
 			continue;
-		svm_guest_mac(job, peers[i].rank, mac, sizeof(mac));
+		svm_netjob_guest_mac(job, peers[i].rank, mac, sizeof(mac));
 		if (which == SVM_BATCH_FDB) {
 			inet_ntop(AF_INET, &peers[i].addr, dst, sizeof(dst));
 			fprintf(f, "fdb replace %s dev %s dst %s self permanent\n", mac, vx, dst);
 		} else {
-			svm_guest_addr(peers[i].rank, ip, sizeof(ip));
+			svm_netjob_guest_addr(peers[i].rank, ip, sizeof(ip));
 			fprintf(f, "neigh replace %s lladdr %s dev %s nud permanent\n", ip, mac, vx);
 		}
 	}
@@ -463,7 +463,7 @@ int svm_netjob_down(const struct svm_config *conf, uint32_t job)
 	return 0;
 }
 
-int svm_bridge_name(const struct svm_config *conf, uint32_t job, char *buf, size_t len)
+int svm_netjob_bridge_name(const struct svm_config *conf, uint32_t job, char *buf, size_t len)
 {
 	/* hex: every 32-bit job id fits IFNAMSIZ (16 with the NUL) behind a
 	 * prefix of up to 6 characters, which the config enforces */
@@ -476,7 +476,7 @@ int svm_bridge_name(const struct svm_config *conf, uint32_t job, char *buf, size
 	return 0;
 }
 
-void svm_guest_ip(unsigned node_index, char *buf, size_t len)
+void svm_netjob_guest_ip(unsigned node_index, char *buf, size_t len)
 {
 	snprintf(buf, len, "169.254.%u.%u/16", 1 + node_index / 254 % 254, 1 + node_index % 254);
 }

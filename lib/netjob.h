@@ -35,12 +35,12 @@ struct svm_peer {
 
 /* The job network's bridge on this host: network_name + job id in hex
  * ("svm2a" for job 42).  0, or -1 after logging. */
-int svm_bridge_name(const struct svm_config *conf, uint32_t job, char *buf, size_t len);
+int svm_netjob_bridge_name(const struct svm_config *conf, uint32_t job, char *buf, size_t len);
 
 /* The job network address of the guest of the job's node number INDEX:
  * link-local 169.254.0.0/16, one address per node.  Each job has its own
  * network segment, so every job can use the same plan. */
-void svm_guest_ip(unsigned node_index, char *buf, size_t len);
+void svm_netjob_guest_ip(unsigned node_index, char *buf, size_t len);
 
 /* The VNI of JOB: (job + overlay_vni_offset) mod 2^24. */
 uint32_t svm_netjob_vni(const struct svm_config *conf, uint32_t job);
@@ -51,11 +51,11 @@ int svm_netjob_names(const struct svm_config *conf, uint32_t job, char *br, char
 
 /* The MAC of the guest of rank RANK in JOB, "52:jj:jj:jj:rr:rr" (locally
  * administered unicast), into BUF (at least 18 bytes). */
-void svm_guest_mac(uint32_t job, unsigned rank, char *buf, size_t len);
+void svm_netjob_guest_mac(uint32_t job, unsigned rank, char *buf, size_t len);
 
 /* The job network address of rank RANK without prefix length ("169.254.1.2"),
- * the same plan as svm_guest_ip. */
-void svm_guest_addr(unsigned rank, char *buf, size_t len);
+ * the same plan as svm_netjob_guest_ip. */
+void svm_netjob_guest_addr(unsigned rank, char *buf, size_t len);
 
 /* The `bridge -batch` text (FDB, one "fdb replace" line per peer on another
  * host) or the `ip -batch` text (NEIGH, one "neigh replace" line per such

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "parse.h"
@@ -110,4 +111,20 @@ int svm_path_has_dotdot(const char *path)
 		p += 2;
 	}
 	return 0;
+}
+
+int svm_path_join(char *buf, size_t len, const char *dir, const char *name)
+{
+	int n = snprintf(buf, len, "%s/%s", dir, name);
+
+	return (n < 0 || (size_t)n >= len) ? -1 : 0;
+}
+
+int svm_path_under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (n == 1 && dir[0] == '/')
+		return path[0] == '/';
+	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
 }

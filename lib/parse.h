@@ -28,4 +28,10 @@ int svm_strlcpy(char *dst, const char *src, size_t size);
 /* 1 if the path has a ".." component. */
 int svm_path_has_dotdot(const char *path);
 
+/* Joins DIR and NAME into BUF; -1 if it does not fit. */
+int svm_path_join(char *buf, size_t len, const char *dir, const char *name);
+
+/* 1 if PATH is DIR or lies below it (both resolved, no trailing slash). */
+int svm_path_under(const char *path, const char *dir);
+
 #endif

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "parse.h"
 #include "relayproc.h"
 
 #ifndef CGROUP2_SUPER_MAGIC

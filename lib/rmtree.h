@@ -23,9 +23,4 @@ int svm_rmtree(const char *path);
  * it in messages (a trusted path). */
 int svm_rmtree_at(int dirfd, const char *name, const char *what);
 
-/* NAME as one safe piece of a log line in BUF: control characters, quotes,
- * backslashes and non-ASCII bytes written as \xNN, cut with "..." to fit
- * LEN.  Returns BUF. */
-const char *svm_log_safe(const char *name, char *buf, size_t len);
-
 #endif

@@ -17,6 +17,7 @@
 #include "ib.h"
 #include "log.h"
 #include "netjob.h"
+#include "parse.h"
 #include "relayproc.h"
 #include "spawn.h"
 #include "teardown.h"

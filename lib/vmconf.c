@@ -194,7 +194,7 @@ static int set_ib_allowed(unsigned *dst, const char *value, char *err, size_t er
 	return 0;
 }
 
-int svm_ib_user_allowed(const struct svm_config *conf, int mode, char *err, size_t errlen)
+int svm_config_ib_allowed(const struct svm_config *conf, int mode, char *err, size_t errlen)
 {
 	char list[32] = "";
 	size_t off = 0;

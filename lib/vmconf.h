@@ -92,7 +92,7 @@ const char *svm_config_agent_medium(const struct svm_config *conf, char *buf, si
 /* Whether the user may ask for InfiniBand MODE (--vm-ib; -1: not given)
  * on this site (ib_allowed).  Returns 0, or -1 with the one line to show
  * the user in ERR. */
-int svm_ib_user_allowed(const struct svm_config *conf, int mode, char *err, size_t errlen);
+int svm_config_ib_allowed(const struct svm_config *conf, int mode, char *err, size_t errlen);
 
 extern const char *const svm_hugepages_names[];
 extern const char *const svm_ib_names[];

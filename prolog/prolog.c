@@ -301,7 +301,7 @@ static int give_vfio(virConnectPtr conn, const struct svm_config *conf,
 
 	if (ib->mode == SVM_IB_NONE)
 		return 0;
-	if (svm_pci_parse(ib->bdf, &domain, &bus, &slot, &fn) < 0) {
+	if (svm_ib_pci_parse(ib->bdf, &domain, &bus, &slot, &fn) < 0) {
 		svm_error("bad PCI address %s", ib->bdf);
 		return -1;
 	}
@@ -354,7 +354,7 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 	int hp, ibmode, node_fault;
 
 	/* -- check: what the user asked for, as the user */
-	if (svm_ib_user_allowed(conf, env->opts.ib, ic.err, sizeof(ic.err)) < 0) {
+	if (svm_config_ib_allowed(conf, env->opts.ib, ic.err, sizeof(ic.err)) < 0) {
 		fail(f, FAULT_USER, "%s", ic.err);
 		goto out;
 	}
@@ -372,7 +372,7 @@ static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
 		fail(f, FAULT_NODE, "cannot prepare the scratch directory %s", dir->scratch);
 		goto out;
 	}
-	argv = svm_overlay_argv(qemu_img, ic.resolved, ic.info.format, ic.info.virtual_size, overlay);
+	argv = svm_image_overlay_argv(qemu_img, ic.resolved, ic.info.format, ic.info.virtual_size, overlay);
 	if (!argv) {
 		fail(f, FAULT_NODE, "out of memory");
 		goto out;

@@ -15,6 +15,7 @@
 
 #include "console.h"
 #include "log.h"
+#include "parse.h"
 #include "prolog.h"
 #include "relayproc.h"
 #include "safefs.h"

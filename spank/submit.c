@@ -181,7 +181,7 @@ int svm_submit_post_opt(spank_t sp, struct svm_plugin *p)
 	}
 	if (svm_plugin_config(p) < 0)
 		return submit_fail();
-	if (svm_ib_user_allowed(&p->conf, p->opts.ib, err, sizeof(err)) < 0) {
+	if (svm_config_ib_allowed(&p->conf, p->opts.ib, err, sizeof(err)) < 0) {
 		svm_error("%s", err);
 		return submit_fail();
 	}

@@ -18,15 +18,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t claimed = 0;
 
 	svm_image_magic(data, len);
-	svm_raw_disk_kind(data, len);
+	svm_image_raw_kind(data, len);
 	/* the head as read from a file of exactly SIZE bytes */
-	if (svm_qcow2_check("fuzz", data, len, size, &info, err, sizeof(err)) == 0 &&
+	if (svm_image_qcow2_check("fuzz", data, len, size, &info, err, sizeof(err)) == 0 &&
 	    info.virtual_size > 0 && info.format != SVM_FMT_QCOW2)
 		__builtin_trap();
 	/* and from a much longer file (only the head was read) */
 	if (size >= 8)
 		memcpy(&claimed, data + size - 8, 8);
-	svm_qcow2_check("fuzz", data, len, claimed, &info, err, sizeof(err));
+	svm_image_qcow2_check("fuzz", data, len, claimed, &info, err, sizeof(err));
 	if (memchr(err, '\n', strnlen(err, sizeof(err))))
 		__builtin_trap();
 	return 0;

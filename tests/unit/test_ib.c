@@ -480,33 +480,33 @@ static void test_ib_allowed(void **state)
 	(void)state;
 	/* the default: VFs, never the whole adapter */
 	svm_config_defaults(&c);
-	assert_int_equal(svm_ib_user_allowed(&c, -1, err, sizeof(err)), 0);
-	assert_int_equal(svm_ib_user_allowed(&c, SVM_IB_NONE, err, sizeof(err)), 0);
-	assert_int_equal(svm_ib_user_allowed(&c, SVM_IB_VF, err, sizeof(err)), 0);
-	assert_int_equal(svm_ib_user_allowed(&c, SVM_IB_PF, err, sizeof(err)), -1);
+	assert_int_equal(svm_config_ib_allowed(&c, -1, err, sizeof(err)), 0);
+	assert_int_equal(svm_config_ib_allowed(&c, SVM_IB_NONE, err, sizeof(err)), 0);
+	assert_int_equal(svm_config_ib_allowed(&c, SVM_IB_VF, err, sizeof(err)), 0);
+	assert_int_equal(svm_config_ib_allowed(&c, SVM_IB_PF, err, sizeof(err)), -1);
 	assert_string_equal(err, "--vm-ib=pf is not allowed on this cluster (ib_allowed = none,vf)");
 
 	svm_config_defaults(&c);
 	assert_int_equal(svm_config_parse(&c, "vm.conf", "# IB\nib_allowed = none, pf,vf\n"), 0);
-	assert_int_equal(svm_ib_user_allowed(&c, SVM_IB_PF, err, sizeof(err)), 0);
+	assert_int_equal(svm_config_ib_allowed(&c, SVM_IB_PF, err, sizeof(err)), 0);
 	assert_int_equal(svm_config_parse(&c, "vm.conf", "ib_allowed = pf\n"), 0);
-	assert_int_equal(svm_ib_user_allowed(&c, SVM_IB_PF, err, sizeof(err)), 0);
-	assert_int_equal(svm_ib_user_allowed(&c, SVM_IB_VF, err, sizeof(err)), -1);
+	assert_int_equal(svm_config_ib_allowed(&c, SVM_IB_PF, err, sizeof(err)), 0);
+	assert_int_equal(svm_config_ib_allowed(&c, SVM_IB_VF, err, sizeof(err)), -1);
 	assert_string_equal(err, "--vm-ib=vf is not allowed on this cluster (ib_allowed = none,pf)");
 	/* empty: users may only turn IB off; none is always allowed */
 	assert_int_equal(svm_config_parse(&c, "vm.conf", "ib_allowed =\n"), 0);
-	assert_int_equal(svm_ib_user_allowed(&c, SVM_IB_NONE, err, sizeof(err)), 0);
-	assert_int_equal(svm_ib_user_allowed(&c, SVM_IB_VF, err, sizeof(err)), -1);
+	assert_int_equal(svm_config_ib_allowed(&c, SVM_IB_NONE, err, sizeof(err)), 0);
+	assert_int_equal(svm_config_ib_allowed(&c, SVM_IB_VF, err, sizeof(err)), -1);
 	assert_string_equal(err, "--vm-ib=vf is not allowed on this cluster (ib_allowed = none)");
 	/* the site's own ib = pf is not the user's request */
 	assert_int_equal(svm_config_parse(&c, "vm.conf", "ib = pf\n"), 0);
-	assert_int_equal(svm_ib_user_allowed(&c, -1, err, sizeof(err)), 0);
+	assert_int_equal(svm_config_ib_allowed(&c, -1, err, sizeof(err)), 0);
 
 	/* bad values name the file and line, and change nothing */
 	svm_config_defaults(&c);
 	assert_int_equal(svm_config_parse(&c, "/etc/slurm/vm.conf", "ib = vf\nib_allowed = none,gpu\n"), -1);
 	assert_string_equal(last_error, "/etc/slurm/vm.conf line 2: ib_allowed: 'gpu' is not one of none pf vf");
-	assert_int_equal(svm_ib_user_allowed(&c, SVM_IB_PF, err, sizeof(err)), -1);
+	assert_int_equal(svm_config_ib_allowed(&c, SVM_IB_PF, err, sizeof(err)), -1);
 	assert_int_equal(svm_config_parse(&c, "vm.conf", "ib_allowed = auto\n"), -1);
 	assert_string_equal(last_error, "vm.conf line 1: ib_allowed: 'auto' is not one of none pf vf");
 }
@@ -558,19 +558,19 @@ static void test_pci_parse(void **state)
 	unsigned d, b, s, f;
 
 	(void)state;
-	assert_int_equal(svm_pci_parse("0000:05:00.1", &d, &b, &s, &f), 0);
+	assert_int_equal(svm_ib_pci_parse("0000:05:00.1", &d, &b, &s, &f), 0);
 	assert_int_equal(b, 5);
 	assert_int_equal(f, 1);
-	assert_int_equal(svm_pci_parse("81:1f.7", &d, &b, &s, &f), 0);
+	assert_int_equal(svm_ib_pci_parse("81:1f.7", &d, &b, &s, &f), 0);
 	assert_int_equal(b, 0x81);
 	assert_int_equal(s, 0x1f);
-	assert_int_equal(svm_pci_parse("0000:05:20.0", &d, &b, &s, &f), -1);
-	assert_int_equal(svm_pci_parse("0000:05:00.8", &d, &b, &s, &f), -1);
-	assert_int_equal(svm_pci_parse("0000:05:00.1x", &d, &b, &s, &f), -1);
-	assert_int_equal(svm_pci_parse("0x00:05:00.1", &d, &b, &s, &f), -1);
-	assert_int_equal(svm_pci_parse(" 05:00.1", &d, &b, &s, &f), -1);
-	assert_int_equal(svm_pci_parse("lock", &d, &b, &s, &f), -1);
-	assert_int_equal(svm_pci_parse(NULL, &d, &b, &s, &f), -1);
+	assert_int_equal(svm_ib_pci_parse("0000:05:20.0", &d, &b, &s, &f), -1);
+	assert_int_equal(svm_ib_pci_parse("0000:05:00.8", &d, &b, &s, &f), -1);
+	assert_int_equal(svm_ib_pci_parse("0000:05:00.1x", &d, &b, &s, &f), -1);
+	assert_int_equal(svm_ib_pci_parse("0x00:05:00.1", &d, &b, &s, &f), -1);
+	assert_int_equal(svm_ib_pci_parse(" 05:00.1", &d, &b, &s, &f), -1);
+	assert_int_equal(svm_ib_pci_parse("lock", &d, &b, &s, &f), -1);
+	assert_int_equal(svm_ib_pci_parse(NULL, &d, &b, &s, &f), -1);
 }
 
 int main(void)

@@ -244,7 +244,7 @@ static void test_raw(void **state)
 	assert_int_equal(raw_with("btrfs.raw", 69632, 65600, "_BHRfS_M", 8), 0);
 	assert_int_equal(raw_with("sqfs.raw", 4096, 0, "hsqs", 4), 0);
 	assert_int_equal(raw_with("lvm.raw", 4096, 512, "LABELONE", 8), 0);
-	assert_string_equal(svm_raw_disk_kind((const unsigned char *)"XFSB", 4), "XFS filesystem");
+	assert_string_equal(svm_image_raw_kind((const unsigned char *)"XFSB", 4), "XFS filesystem");
 
 	/* not disks: zeros, 4 KiB of noise, a text file, a signature cut off */
 	memset(buf, 0, sizeof(buf));
@@ -262,7 +262,7 @@ static void test_raw(void **state)
 	write_file(tmp("notes.txt"), "#!/bin/sh\necho this is not a disk\n", 34);
 	check_rejects(tmp("notes.txt"), "image %s is not a disk image: no partition table, boot sector or filesystem",
 		      tmp("notes.txt"));
-	assert_null(svm_raw_disk_kind((const unsigned char *)"\x55", 1));
+	assert_null(svm_image_raw_kind((const unsigned char *)"\x55", 1));
 	assert_int_equal(raw_with("short.raw", 511, 510, "\x55", 1), -1);
 
 	conf.image_formats = SVM_FMT_QCOW2;
@@ -573,25 +573,25 @@ static void test_parser_bounds(void **state)
 	h[53] = 2;				/* refcount table at 0x20000 */
 	h[59] = 1;
 	h[103] = 104;				/* header length */
-	assert_int_equal(svm_qcow2_check("x", h, sizeof(h), 0x30000, &info, err, sizeof(err)), 0);
+	assert_int_equal(svm_image_qcow2_check("x", h, sizeof(h), 0x30000, &info, err, sizeof(err)), 0);
 	/* backing name past the bytes read */
 	h[15] = 0xff; h[14] = 0xff;		/* backing offset 0xffff */
 	h[19] = 10;
-	assert_int_equal(svm_qcow2_check("x", h, sizeof(h), 0x30000, &info, err, sizeof(err)), -1);
+	assert_int_equal(svm_image_qcow2_check("x", h, sizeof(h), 0x30000, &info, err, sizeof(err)), -1);
 	assert_string_equal(err, "image x has a backing file (name unreadable): not allowed");
 	h[15] = 0; h[14] = 0; h[19] = 0;
 	/* header length not a multiple of 8 */
 	h[103] = 105;
-	assert_int_equal(svm_qcow2_check("x", h, sizeof(h), 0x30000, &info, err, sizeof(err)), -1);
+	assert_int_equal(svm_image_qcow2_check("x", h, sizeof(h), 0x30000, &info, err, sizeof(err)), -1);
 	assert_string_equal(err, "image x has a corrupt qcow2 header: header length 105 is invalid");
 	h[103] = 104;
 	/* L1 too small for the size */
 	h[24] = 1;
-	assert_int_equal(svm_qcow2_check("x", h, sizeof(h), 0x30000, &info, err, sizeof(err)), -1);
+	assert_int_equal(svm_image_qcow2_check("x", h, sizeof(h), 0x30000, &info, err, sizeof(err)), -1);
 	assert_string_equal(err, "image x has a corrupt qcow2 header: L1 table of 1 entries does not fit its virtual size of 72057594037927937 bytes");
 	h[24] = 0;
 	/* the refcount table past the end */
-	assert_int_equal(svm_qcow2_check("x", h, sizeof(h), 0x18000, &info, err, sizeof(err)), -1);
+	assert_int_equal(svm_image_qcow2_check("x", h, sizeof(h), 0x18000, &info, err, sizeof(err)), -1);
 	assert_string_equal(err, "image x is truncated: its refcount table ends past the end of the file (98304 bytes)");
 	/* dirty bitmaps, in use (autoclear bit 0): QEMU checks the extension */
 	h[95] = 1;
@@ -599,15 +599,15 @@ static void test_parser_bounds(void **state)
 	h[115] = 1;						/* 1 bitmap, */
 	h[127] = 0x40;						/* 64-byte dir */
 	h[133] = 3;						/* at 0x30000 */
-	assert_int_equal(svm_qcow2_check("x", h, sizeof(h), 0x40000, &info, err, sizeof(err)), 0);
+	assert_int_equal(svm_image_qcow2_check("x", h, sizeof(h), 0x40000, &info, err, sizeof(err)), 0);
 	h[115] = 0;
-	assert_int_equal(svm_qcow2_check("x", h, sizeof(h), 0x40000, &info, err, sizeof(err)), -1);
+	assert_int_equal(svm_image_qcow2_check("x", h, sizeof(h), 0x40000, &info, err, sizeof(err)), -1);
 	assert_string_equal(err, "image x has a corrupt qcow2 header: invalid dirty bitmaps extension (0 bitmaps, directory of 64 bytes at 196608)");
 	h[115] = 1;
 	h[135] = 8;						/* unaligned */
-	assert_int_equal(svm_qcow2_check("x", h, sizeof(h), 0x40000, &info, err, sizeof(err)), -1);
+	assert_int_equal(svm_image_qcow2_check("x", h, sizeof(h), 0x40000, &info, err, sizeof(err)), -1);
 	h[95] = 0;						/* not in use: ignored */
-	assert_int_equal(svm_qcow2_check("x", h, sizeof(h), 0x40000, &info, err, sizeof(err)), 0);
+	assert_int_equal(svm_image_qcow2_check("x", h, sizeof(h), 0x40000, &info, err, sizeof(err)), 0);
 	memset(h + 104, 0, 32);
 	/* the magic is somebody else's */
 	assert_string_equal(svm_image_magic(h, sizeof(h)), "qcow2");
@@ -616,7 +616,7 @@ static void test_parser_bounds(void **state)
 
 static void test_overlay_argv(void **state)
 {
-	char **argv = svm_overlay_argv(NULL, "/home/u/img.qcow2", SVM_FMT_QCOW2, 1073741824,
+	char **argv = svm_image_overlay_argv(NULL, "/home/u/img.qcow2", SVM_FMT_QCOW2, 1073741824,
 				       "/var/lib/slurm-vm/42-n1.qcow2");
 	const char *want[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-b", "/home/u/img.qcow2",
 			       "-F", "qcow2", "-u", "/var/lib/slurm-vm/42-n1.qcow2", "1073741824", NULL };

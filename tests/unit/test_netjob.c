@@ -47,9 +47,9 @@ static void test_names(void **state)
 	/* every 32-bit job id fits IFNAMSIZ behind the longest prefix allowed:
 	 * the decimal names did not ("jobnet4294967295" is 16) */
 	strcpy(conf.network_name, "jobnet");
-	assert_int_equal(svm_bridge_name(&conf, UINT32_MAX, br, sizeof(br)), 0);
+	assert_int_equal(svm_netjob_bridge_name(&conf, UINT32_MAX, br, sizeof(br)), 0);
 	assert_string_equal(br, "jobnetffffffff");
-	assert_int_equal(svm_bridge_name(&conf, 10000000, br, sizeof(br)), 0);
+	assert_int_equal(svm_netjob_bridge_name(&conf, 10000000, br, sizeof(br)), 0);
 	assert_int_equal(svm_netjob_names(&conf, UINT32_MAX, br, vx), 0);
 	assert_string_equal(vx, "jobnetvffffffff");
 	assert_true(strlen(vx) <= 15);
@@ -88,15 +88,15 @@ static void test_mac_ip(void **state)
 	char mac[24], ip[24], cidr[32];
 
 	(void)state;
-	svm_guest_mac(0x123456, 258, mac, sizeof(mac));
+	svm_netjob_guest_mac(0x123456, 258, mac, sizeof(mac));
 	assert_string_equal(mac, "52:12:34:56:01:02");
-	svm_guest_mac(0xff00002a, 0, mac, sizeof(mac));
+	svm_netjob_guest_mac(0xff00002a, 0, mac, sizeof(mac));
 	assert_string_equal(mac, "52:00:00:2a:00:00");
-	svm_guest_addr(0, ip, sizeof(ip));
+	svm_netjob_guest_addr(0, ip, sizeof(ip));
 	assert_string_equal(ip, "169.254.1.1");
-	svm_guest_addr(999, ip, sizeof(ip));
+	svm_netjob_guest_addr(999, ip, sizeof(ip));
 	assert_string_equal(ip, "169.254.4.238");
-	svm_guest_ip(999, cidr, sizeof(cidr));
+	svm_netjob_guest_ip(999, cidr, sizeof(cidr));
 	assert_string_equal(cidr, "169.254.4.238/16");
 }
 

@@ -9,6 +9,7 @@
 
 #include "mounts.h"
 #include "options.h"
+#include "parse.h"
 #include "vmconf.h"
 
 static void test_image(void **state)
