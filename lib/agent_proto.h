@@ -158,6 +158,7 @@ struct svm_ap_reader {
 	uint8_t sync_type;	/* SVM_AP_HELLO or SVM_AP_READY */
 };
 
+/* Empties R; unless SYNCED it discards bytes until a SYNC_TYPE frame. */
 void svm_ap_reader_init(struct svm_ap_reader *r, unsigned sync_type, int synced);
 /* Where to read into, and how many bytes fit (never 0). */
 uint8_t *svm_ap_reader_space(struct svm_ap_reader *r, size_t *n);
@@ -212,6 +213,8 @@ size_t svm_ap_error_encode(uint8_t *out, size_t size, uint32_t code, const char 
 int svm_ap_error_decode(const uint8_t *p, size_t n, uint32_t *code, char *text,
 			size_t size, const char **why);
 
+/* RAW (the channel benchmark): MODE (SVM_AP_RAW_SINK or _SOURCE) and the
+ * byte count, SVM_AP_RAW_LEN bytes; decoding -1 with *WHY if malformed. */
 #define SVM_AP_RAW_LEN 16
 void svm_ap_raw_encode(uint8_t out[SVM_AP_RAW_LEN], int mode, uint64_t bytes);
 int svm_ap_raw_decode(const uint8_t *p, size_t n, int *mode, uint64_t *bytes,
@@ -249,8 +252,9 @@ struct svm_ap_exec {
 	size_t argv_cap, envp_cap;	/* decoder bookkeeping */
 };
 
+/* Empties E; svm_ap_exec_free frees what decoding allocated (E may be NULL). */
 void svm_ap_exec_init(struct svm_ap_exec *e);
-void svm_ap_exec_free(struct svm_ap_exec *e);	/* accepts NULL */
+void svm_ap_exec_free(struct svm_ap_exec *e);
 /* Adds one EXEC frame's records to E.  -1 with *WHY on a malformed record
  * or an exceeded bound; E then holds what came before and must be freed. */
 int svm_ap_exec_add(struct svm_ap_exec *e, const uint8_t *p, size_t n, const char **why);

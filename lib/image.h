@@ -64,6 +64,8 @@ const char *svm_image_format_name(unsigned format);
 char **svm_image_overlay_argv(const char *qemu_img, const char *image, unsigned format,
 			      uint64_t virtual_size, const char *overlay);
 
+/* Frees a NULL-terminated array of malloc'd strings and the array; ARGV
+ * may be NULL. */
 void svm_argv_free(char **argv);
 
 #endif

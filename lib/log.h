@@ -25,6 +25,7 @@ svm_log_sink svm_log_current_sink(void);
 enum svm_log_level svm_log_current_level(void);
 
 /* The sink that writes "slurm-vm: MSG\n" to stderr. */
+/* The default sink: "slurm-vm: MSG" on stderr, whatever the level. */
 void svm_log_stderr(enum svm_log_level level, const char *msg);
 
 /* Copies SRC to DST (LEN bytes, always terminated) with control characters
@@ -33,6 +34,8 @@ void svm_log_stderr(enum svm_log_level level, const char *msg);
  * the length written.  svm_vlog applies it to every message. */
 size_t svm_log_escape(char *dst, size_t len, const char *src);
 
+/* Formats one message, escaped to one line, and hands it to the sink when
+ * LEVEL is within the threshold; svm_vlog takes a va_list. */
 void svm_log(enum svm_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void svm_vlog(enum svm_log_level level, const char *fmt, va_list ap)

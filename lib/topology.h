@@ -74,6 +74,7 @@ struct svm_topology {
 int svm_topology_load(const char *xml, const char *cpus, const char *reserved,
 		      struct svm_topology **out);
 
+/* Frees TOPO and everything it holds; TOPO may be NULL. */
 void svm_topology_free(struct svm_topology *topo);
 
 /* Slurm's abstract CPU ids of a job on this node ("0-3", as in scontrol

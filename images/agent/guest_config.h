@@ -34,6 +34,7 @@ struct svm_gc {
 /* Called with one line on each value ignored (malformed, too many). */
 typedef void (*svm_gc_warn_fn)(void *arg, const char *msg);
 
+/* Empties GC: nothing given. */
 void svm_gc_init(struct svm_gc *gc);
 
 /* Parses "A.B.C.D/PREFIX" (decimal, PREFIX 1..32) into IP (host order) and
