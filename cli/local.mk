@@ -10,7 +10,7 @@ cli_slurm_vm_LDADD = $(svm_node_libs) $(SLURM_LIBS)
 if HAVE_CMOCKA
 svm_xml_test_cflags = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(HWLOC_CFLAGS) $(LIBVIRT_CFLAGS) \
 	-DSVM_SRCDIR='"$(abs_top_srcdir)"'
-svm_xml_test_ldadd = $(svm_node_libs) $(CMOCKA_LIBS) $(HWLOC_LIBS) $(LIBVIRT_LIBS)
+svm_xml_test_ldadd = $(testutil_libs) $(svm_node_libs) $(CMOCKA_LIBS) $(HWLOC_LIBS) $(LIBVIRT_LIBS)
 check_PROGRAMS += tests/unit/test_topology
 tests_unit_test_topology_SOURCES = tests/unit/test_topology.c
 tests_unit_test_topology_CFLAGS = $(svm_xml_test_cflags)

@@ -1,7 +1,13 @@
 # Unit tests (cmocka), run by `make check`.
 if HAVE_CMOCKA
+# The one helper file of the unit tests (log capture, temporary trees,
+# files, the source tree's test data), linked into each of them.
+check_LTLIBRARIES = tests/unit/libtestutil.la
+tests_unit_libtestutil_la_SOURCES = tests/unit/testutil.c tests/unit/testutil.h
+tests_unit_libtestutil_la_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -DSVM_SRCDIR='"$(abs_top_srcdir)"'
+testutil_libs = tests/unit/libtestutil.la
 unit_cflags = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
-unit_ldadd = $(svm_node_libs) $(CMOCKA_LIBS)
+unit_ldadd = $(testutil_libs) $(svm_node_libs) $(CMOCKA_LIBS)
 
 check_PROGRAMS += tests/unit/test_parse tests/unit/test_vmconf tests/unit/test_options
 tests_unit_test_parse_SOURCES = tests/unit/test_parse.c
