@@ -66,6 +66,12 @@ tests_unit_test_spawn_SOURCES = tests/unit/test_spawn.c
 tests_unit_test_spawn_CFLAGS = $(unit_cflags)
 tests_unit_test_spawn_LDADD = $(unit_ldadd)
 TESTS += tests/unit/test_safefs tests/unit/test_spawn
+# one job's directory: paths, refused names, the prolog's outcome
+check_PROGRAMS += tests/unit/test_jobdir
+tests_unit_test_jobdir_SOURCES = tests/unit/test_jobdir.c
+tests_unit_test_jobdir_CFLAGS = $(unit_cflags)
+tests_unit_test_jobdir_LDADD = $(unit_ldadd)
+TESTS += tests/unit/test_jobdir
 endif
 
 # lib/ in layers with no loops, and a plugin without libvirt or hwloc
