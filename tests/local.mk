@@ -80,7 +80,7 @@ TESTS += tests/layers
 EXTRA_DIST += tests/layers
 
 # Scripts run by tests/check, shipped in the tarball.
-EXTRA_DIST += tests/check tests/demo tests/install-deps tests/valgrind-wrap tests/lib/test-user \
+EXTRA_DIST += tests/check tests/demo tests/install-deps tests/valgrind-wrap tests/lib/test-user tests/lib/assert.sh \
 	tests/cluster/up tests/cluster/down tests/cluster/leftovers tests/cluster/lib.sh \
 	tests/cluster/accounting.sh tests/e2e/test_accounting.sh \
 	tests/e2e/lib.sh tests/e2e/pty-drive tests/e2e/test_plugin.sh \
