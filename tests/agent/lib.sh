@@ -232,61 +232,53 @@ check_gone() {
 	fi
 }
 
-# guest_boot IMAGE_DIR NAME: starts the transient domain NAME (type qemu,
-# QEMU as the test user, direct kernel boot, overlay in $TMP, the agent's
-# channel on $TMP/agent.chan, console in $TMP/console.log, no network).
-# libvirt gives QEMU's files to the test user (DAC relabel): copies of the
-# kernel and initrd, the overlay, the channel socket; never the image.
+# guest_xml IMAGE_DIR JOB NODE [DOMAIN-XML ARGS...]: writes $TMP/domain.xml,
+# the XML the prolog would start for job JOB on node NODE, printed by the
+# product's own generator (`slurm-vm domain-xml`) from $TMP/vm.conf: type
+# qemu (TCG), direct boot of IMAGE_DIR's kernel and initrd, 512 MiB, two of
+# this host's CPUs, state and scratch under $TMP, plus the lines of
+# $VMCONF_EXTRA.  Then prepares what the prolog prepares for that XML: the
+# state directory (root, 0711) and, made by the test user, the scratch
+# directory and the overlay over IMAGE_DIR/test.qcow2.  Sets NAME (the
+# domain), STATE (its state directory) and CHANNEL (the agent's socket).
 V="virsh -q -c qemu:///system"
-guest_boot() {
-	local img=$1 name=$2 cmdline
-	chmod 0711 "$TMP"
-	cp "$img/vmlinuz" "$img/initrd.img" "$TMP/" || { echo "cannot copy the kernel and initrd to $TMP"; return 1; }
-	qemu-img create -q -f qcow2 -F qcow2 -b "$img/test.qcow2" "$TMP/disk.qcow2" ||
+guest_xml() {
+	local img=$1 job=$2 node=$3 cpus
+	shift 3
+	cpus=$(python3 -c 'import os; print(",".join(map(str, sorted(os.sched_getaffinity(0))[:2])))') ||
+		{ echo "cannot read this process's CPUs"; return 1; }
+	# the test user's, searchable by libvirt: the relay's socket goes there
+	chmod 0711 "$TMP" && chown "$TUID:$TGID" "$TMP" || return 1
+	mkdir -p "$TMP/run" "$TMP/scratch" && chmod 0711 "$TMP/run" && chmod 0755 "$TMP/scratch" || return 1
+	{
+		echo "domain_type = qemu"
+		echo "runtime_dir = $TMP/run"
+		echo "scratch_dir = $TMP/scratch"
+		echo "default_mem = 512"
+		echo "network = none"
+		echo "kernel = $img/vmlinuz"
+		echo "initrd = $img/initrd.img"
+		echo "kernel_cmdline = $(cat "$img/cmdline")"
+		printf '%b' "${VMCONF_EXTRA:-}"
+	} > "$TMP/vm.conf"
+	"$BUILD/cli/slurm-vm" domain-xml --config "$TMP/vm.conf" --image "$img/test.qcow2" --image-format qcow2 \
+		--job "$job" --node "$node" --uid "$TUID" --gid "$TGID" --cpus "$cpus" "$@" > "$TMP/domain.xml" ||
+		{ echo "slurm-vm domain-xml failed"; return 1; }
+	NAME=svm-$job-$node STATE=$TMP/run/$job.$node CHANNEL=$TMP/run/$job.$node/agent.sock
+	grep -q "<name>$NAME</name>" "$TMP/domain.xml" || { echo "the XML does not name domain $NAME"; return 1; }
+	install -d -m 0711 "$STATE" && install -d -m 0700 -o "$TUID" -g "$TGID" "$TMP/scratch/$job.$node" || return 1
+	svm_as_user qemu-img create -q -f qcow2 -F qcow2 -b "$img/test.qcow2" "$TMP/scratch/$job.$node/overlay.qcow2" ||
 		{ echo "cannot create an overlay of $img/test.qcow2"; return 1; }
-	chown "$TUID:$TGID" "$TMP" "$TMP/disk.qcow2"
-	cmdline="$(cat "$img/cmdline") slurmvm.hostname=$name"
-	cat > "$TMP/domain.xml" <<XML
-<domain type='qemu'>
-  <name>$name</name>
-  <memory unit='MiB'>512</memory>
-  <vcpu>2</vcpu>
-  <os>
-    <type arch='x86_64' machine='pc'>hvm</type>
-    <kernel>$TMP/vmlinuz</kernel>
-    <initrd>$TMP/initrd.img</initrd>
-    <cmdline>$cmdline</cmdline>
-  </os>
-  <on_poweroff>destroy</on_poweroff>
-  <on_reboot>destroy</on_reboot>
-  <on_crash>destroy</on_crash>
-  <seclabel type='static' model='dac' relabel='yes'><label>+$TUID:+$TGID</label></seclabel>
-  <devices>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='qcow2'/>
-      <source file='$TMP/disk.qcow2'/>
-      <backingStore type='file'>
-        <format type='qcow2'/>
-        <source file='$img/test.qcow2'>
-          <seclabel model='dac' relabel='no'/>
-        </source>
-        <backingStore/>
-      </backingStore>
-      <target dev='vda' bus='virtio'/>
-    </disk>
-    <channel type='unix'>
-      <source mode='bind' path='$TMP/agent.chan'/>
-      <target type='virtio' name='org.slurm-vm.agent.0'/>
-    </channel>
-    <serial type='file'>
-      <source path='$TMP/console.log'/>
-      <target port='0'/>
-    </serial>
-    <memballoon model='none'/>
-  </devices>
-</domain>
-XML
-	$V create "$TMP/domain.xml" 2>&1 >/dev/null
+}
+
+# guest_start: starts $TMP/domain.xml as a transient domain.  The prolog
+# connects to the agent's socket as root and hands the relay the
+# connection; here the relay, run as the test user, connects itself, so
+# the socket (libvirt's, root's) is given to that user.
+guest_start() {
+	$V create "$TMP/domain.xml" 2>&1 >/dev/null || return 1
+	for _ in $(seq 50); do [ -S "$CHANNEL" ] && break; sleep 0.1; done
+	chown "$TUID:$TGID" "$CHANNEL"
 }
 
 guest_cleanup() {
