@@ -25,4 +25,4 @@ endif
 # Host-only integration test: agent, relay and exec over unix sockets.
 TESTS += tests/agent/host-test
 EXTRA_DIST += tests/agent/host-test tests/agent/guest-test tests/agent/lib.sh \
-	tests/fuzz/run tests/fuzz/fuzz_agent_proto.c bench/agent-bench
+	tests/fuzz/run bench/agent-bench

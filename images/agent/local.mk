@@ -45,4 +45,4 @@ tests_unit_test_agent_config_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_agent_config_LDADD = $(CMOCKA_LIBS)
 TESTS += tests/unit/test_agent_config
 endif
-EXTRA_DIST += tests/fuzz/fuzz_agent_config.c tests/agent/config-test
+EXTRA_DIST += tests/agent/config-test
