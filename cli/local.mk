@@ -10,7 +10,7 @@ cli_slurm_vm_LDADD = $(svm_node_libs) $(SLURM_LIBS)
 if HAVE_CMOCKA
 svm_xml_test_cflags = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(HWLOC_CFLAGS) $(LIBVIRT_CFLAGS) \
 	-DSVM_SRCDIR='"$(abs_top_srcdir)"'
-svm_xml_test_ldadd = $(svm_node_libs) $(CMOCKA_LIBS) $(HWLOC_LIBS) $(LIBVIRT_LIBS)
+svm_xml_test_ldadd = $(testutil_libs) $(svm_node_libs) $(CMOCKA_LIBS) $(HWLOC_LIBS) $(LIBVIRT_LIBS)
 check_PROGRAMS += tests/unit/test_topology
 tests_unit_test_topology_SOURCES = tests/unit/test_topology.c
 tests_unit_test_topology_CFLAGS = $(svm_xml_test_cflags)
@@ -90,23 +90,4 @@ EXTRA_DIST += tests/xml/cli-test tests/xml/validate-libvirtd tests/xml/regen \
 	tests/golden/96em64t-4n4d3ca2co-pci-hp2M-ibnone.xml \
 	tests/golden/96em64t-4n4d3ca2co-pci-hpnone-ibnone.xml
 
-# libFuzzer target for the qcow2 parser, built with clang outside libtool:
-#   make tests/fuzz/fuzz_image && tests/fuzz/fuzz_image -max_total_time=60
-# `make check-fuzz` runs it for 30 seconds on a seed of real headers.
-EXTRA_DIST += tests/fuzz/fuzz_image.c
-if HAVE_FUZZ_CC
-check_SCRIPTS = tests/fuzz/fuzz_image
-CLEANFILES += tests/fuzz/fuzz_image
-tests/fuzz/fuzz_image: $(srcdir)/tests/fuzz/fuzz_image.c $(srcdir)/lib/image.c $(srcdir)/lib/image.h
-	@$(MKDIR_P) tests/fuzz
-	$(AM_V_CC)$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-		-I$(top_builddir) -I$(srcdir)/lib $(srcdir)/tests/fuzz/fuzz_image.c $(srcdir)/lib/image.c -o $@
-check-fuzz: tests/fuzz/fuzz_image
-	rm -rf tests/fuzz/corpus && $(MKDIR_P) tests/fuzz/corpus
-	for o in compat=0.10 compat=1.1 cluster_size=512 extended_l2=on; do \
-		qemu-img create -q -f qcow2 -o $$o tests/fuzz/corpus/seed-$$o.qcow2 1G || exit 1; \
-		head -c 4096 tests/fuzz/corpus/seed-$$o.qcow2 > tests/fuzz/corpus/$$o && rm tests/fuzz/corpus/seed-$$o.qcow2; \
-	done
-	tests/fuzz/fuzz_image -max_total_time=30 -max_len=65536 tests/fuzz/corpus
-.PHONY: check-fuzz
-endif
+# The qcow2 parser's fuzz target is built with the others (tests/local.mk).

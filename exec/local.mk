@@ -4,7 +4,8 @@
 
 pkglibexec_PROGRAMS += exec/slurm-vm-exec exec/slurm-vm-relay
 exec_hostio = exec/hostio.c exec/hostio.h
-exec_slurm_vm_exec_SOURCES = exec/exec.c $(exec_hostio)
+exec_slurm_vm_exec_SOURCES = exec/exec.c exec/exec.h exec/translate.c exec/translate.h \
+	exec/client.c exec/client.h exec/bench.c exec/bench.h $(exec_hostio)
 exec_slurm_vm_exec_LDADD = $(svm_proto_libs)
 # Started once per task: do not load libvirt and friends for nothing.
 exec_slurm_vm_exec_LDFLAGS = -Wl,--as-needed
@@ -24,4 +25,4 @@ endif
 # Host-only integration test: agent, relay and exec over unix sockets.
 TESTS += tests/agent/host-test
 EXTRA_DIST += tests/agent/host-test tests/agent/guest-test tests/agent/lib.sh \
-	tests/fuzz/run tests/fuzz/fuzz_agent_proto.c bench/agent-bench
+	tests/fuzz/run bench/agent-bench

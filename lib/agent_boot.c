@@ -12,7 +12,17 @@
  * by-id link and the port's /dev/virtio-ports link); not the network,
  * which the agent configures itself, and not multi-user.target.  The
  * agent is restarted by systemd if it dies (steps then fail cleanly and
- * the next step finds a fresh agent). */
+ * the next step finds a fresh agent).
+ *
+ * The medium's agent only Wants= its mount (WantsMountsFor=, systemd 256,
+ * which zero-touch needs anyway), never Requires= it: the medium's device
+ * job is queued at the start of the boot and times out after systemd's
+ * default device timeout (90 s); under software emulation on a loaded
+ * host udev can take longer than that to create the by-id link.  With
+ * Requires= that one timeout failed the agent for the guest's whole life
+ * ("dependency failed" is not restarted).  With Wants= the agent's start
+ * fails instead, Restart= tries again a second later, and each new start
+ * queues the mount again, until the device is there. */
 static const char mount_unit[] =
 	"[Unit]\n"
 	"Description=slurm-vm agent medium from the host\n"
@@ -28,13 +38,15 @@ static const char mount_unit[] =
 
 /* The service, for the medium's agent and for one installed in the image
  * (slurm-vm image prepare): %1$s what it runs, %2$s where that comes from,
- * %3$s the directory it lives in, %4$s the port. */
+ * %3$s the directory it lives in, %4$s the port, %5$s how it needs that
+ * directory's mounts: "Wants" for the medium (see above), "Requires" for
+ * an agent in the image's own file systems (any systemd version). */
 static const char service_fmt[] =
 	"[Unit]\n"
 	"Description=slurm-vm guest agent (%2$s)\n"
 	"DefaultDependencies=no\n"
 	"ConditionPathExists=!/etc/initrd-release\n"
-	"RequiresMountsFor=%3$s\n"
+	"%5$sMountsFor=%3$s\n"
 	"After=local-fs.target systemd-udevd.service systemd-udev-trigger.service\n"
 	"Conflicts=shutdown.target\n"
 	"Before=shutdown.target\n"
@@ -106,7 +118,7 @@ int svm_agent_service_unit(const char *port, const char *exec_path, char *buf, s
 {
 	const char *slash;
 	char dir[256];
-	int n;
+	int n, medium;
 
 	if (!svm_agent_port_ok(port) || !exec_path_ok(exec_path))
 		return -1;
@@ -115,9 +127,10 @@ int svm_agent_service_unit(const char *port, const char *exec_path, char *buf, s
 		snprintf(dir, sizeof(dir), "/");
 	else
 		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - exec_path), exec_path);
+	medium = !strcmp(dir, SVM_AGENT_MEDIUM_MOUNT);
 	n = snprintf(buf, len, service_fmt, exec_path,
-		     !strcmp(dir, SVM_AGENT_MEDIUM_MOUNT) ? "the host's, from its medium" : "installed in the image",
-		     dir, port);
+		     medium ? "the host's, from its medium" : "installed in the image",
+		     dir, port, medium ? "Wants" : "Requires");
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 

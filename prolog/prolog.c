@@ -333,215 +333,347 @@ static int give_vfio(virConnectPtr conn, const struct svm_config *conf,
 	return 0;
 }
 
-/* Boots the guest.  Fills F on failure. */
-static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
-		 const struct svm_jobdir *dir, struct failure *f)
-{
-	struct svm_options opts = env->opts;
-	static struct request_check ic;
-	struct svm_topology *topo = NULL;
-	struct svm_ib_choice ib = { .mode = SVM_IB_NONE };
+/* The boot, in steps.  Each step returns 0, or -1 with its one line in
+ * B->why.  Whose fault that failure is, the user's (the job fails, the
+ * node stays up) or the node's (it is drained with the line), is the
+ * step's column in boot_steps[]; the steps that can only tell from what
+ * they found (FAULT_SEEN) set B->who, which is the node's unless they say
+ * otherwise. */
+struct boot {
+	const struct svm_jobenv *env;
+	const struct svm_config *conf;
+	const struct svm_jobdir *dir;
+	const char *uerr;		/* the request's decoding error, or "" */
+	struct svm_options opts;	/* with the mount sources as checked */
+	struct request_check ic;
+	struct svm_topology *topo;
+	struct svm_ib_choice ib;
 	struct svm_job job;
-	static struct svm_job_plan_buf plan;
+	struct svm_job_plan_buf plan;
 	char overlay[PATH_MAX];
+	char **argv;
+	char *xml, *job_cpus;
+	uint64_t job_mem;
+	virConnectPtr conn;
+	virDomainPtr dom;
+	int who;			/* FAULT_SEEN steps: whose, as they found */
+	char why[1024];
+};
+
+static int __attribute__((format(printf, 2, 3)))
+why(struct boot *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(b->why, sizeof(b->why), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* -- check: what the user asked for, as the user */
+static int step_request(struct boot *b)
+{
+	return b->uerr[0] ? why(b, "%s", b->uerr) : 0;
+}
+
+static int step_ib_allowed(struct boot *b)
+{
+	if (svm_config_ib_allowed(b->conf, b->env->opts.ib, b->ic.err, sizeof(b->ic.err)) < 0)
+		return why(b, "%s", b->ic.err);
+	return 0;
+}
+
+static int step_check(struct boot *b)
+{
+	if (check_request(b->env, b->conf, &b->ic) < 0)
+		return why(b, "%s", b->ic.err);
+	for (int i = 0; i < b->opts.n_mounts && i < SVM_MAX_MOUNTS; i++)
+		memcpy(b->opts.mounts[i].src, b->ic.mount_src[i], sizeof(b->opts.mounts[i].src));
+	return 0;
+}
+
+/* -- overlay: a qcow2 over the user's image, made by the user */
+static int step_scratch(struct boot *b)
+{
+	if (make_dir(b->dir->scratch, 0700, b->env->uid, b->env->gid) < 0 ||
+	    svm_job_overlay(b->dir, b->overlay, sizeof(b->overlay)) < 0)
+		return why(b, "cannot prepare the scratch directory %s", b->dir->scratch);
+	return 0;
+}
+
+static int step_overlay(struct boot *b)
+{
 	char qemu_img[] = "/usr/bin/qemu-img";
-	char **argv = NULL;
-	char *xml = NULL, *job_cpus = NULL;
-	uint64_t job_mem = 0;
-	virConnectPtr conn = NULL;
-	virDomainPtr dom = NULL;
-	double t0 = now();
-	int hp, ibmode, node_fault;
+	struct svm_spawn sp = { .uid = b->env->uid, .gid = b->env->gid, .cwd = b->dir->scratch,
+				.stdout_fd = -1, .stderr_fd = -1, .keep_fd = -1 };
 
-	/* -- check: what the user asked for, as the user */
-	if (svm_config_ib_allowed(conf, env->opts.ib, ic.err, sizeof(ic.err)) < 0) {
-		fail(f, FAULT_USER, "%s", ic.err);
-		goto out;
-	}
-	if (check_request(env, conf, &ic) < 0) {
-		fail(f, FAULT_USER, "%s", ic.err);
-		goto out;
-	}
-	for (int i = 0; i < opts.n_mounts && i < SVM_MAX_MOUNTS; i++)
-		memcpy(opts.mounts[i].src, ic.mount_src[i], sizeof(opts.mounts[i].src));
-	phase_done("check", &t0);
+	b->argv = svm_image_overlay_argv(qemu_img, b->ic.resolved, b->ic.info.format, b->ic.info.virtual_size,
+				   b->overlay);
+	if (!b->argv)
+		return why(b, "out of memory");
+	sp.argv = (const char *const *)b->argv;
+	if (svm_spawn_run(&sp) < 0)
+		return why(b, "cannot create the overlay of %s: %s", b->ic.resolved, last_error);
+	return 0;
+}
 
-	/* -- overlay: a qcow2 over the user's image, made by the user */
-	if (make_dir(dir->scratch, 0700, env->uid, env->gid) < 0 ||
-	    svm_job_overlay(dir, overlay, sizeof(overlay)) < 0) {
-		fail(f, FAULT_NODE, "cannot prepare the scratch directory %s", dir->scratch);
-		goto out;
-	}
-	argv = svm_image_overlay_argv(qemu_img, ic.resolved, ic.info.format, ic.info.virtual_size, overlay);
-	if (!argv) {
-		fail(f, FAULT_NODE, "out of memory");
-		goto out;
-	}
-	{
-		struct svm_spawn sp = { .argv = (const char *const *)argv, .uid = env->uid,
-					.gid = env->gid, .cwd = dir->scratch, .stdout_fd = -1,
-					.stderr_fd = -1, .keep_fd = -1 };
+/* -- XML: the guest shaped like this node, on the job's CPUs */
+static int step_alloc(struct boot *b)
+{
+	if (svm_prolog_job_alloc(b->env, b->conf, &b->job_cpus, &b->job_mem) < 0)
+		return why(b, "cannot learn the job's CPUs on %s from slurmctld: %s", b->env->node,
+			   last_error);
+	return 0;
+}
 
-		if (svm_spawn_run(&sp) < 0) {
-			fail(f, FAULT_NODE, "cannot create the overlay of %s: %s", ic.resolved, last_error);
-			goto out;
-		}
-	}
-	phase_done("overlay", &t0);
+static int step_topology(struct boot *b)
+{
+	const struct svm_config *conf = b->conf;
 
-	/* -- XML: the guest shaped like this node, on the job's CPUs */
-	if (svm_prolog_job_alloc(env, conf, &job_cpus, &job_mem) < 0) {
-		/* slurmctld busy or gone: fail this job, keep the node */
-		fail(f, FAULT_USER, "cannot learn the job's CPUs on %s from slurmctld: %s", env->node,
-		     last_error);
-		goto out;
-	}
-	if (svm_topology_load(conf->topology_xml[0] ? conf->topology_xml : NULL, job_cpus,
-			      conf->reserved_cpus, &topo) < 0) {
-		fail(f, FAULT_NODE, "cannot read this node's topology: %s", last_error);
-		goto out;
-	}
-	if (env->opts.mem_mib) {
-		char why[512];
+	if (svm_topology_load(conf->topology_xml[0] ? conf->topology_xml : NULL, b->job_cpus,
+			      conf->reserved_cpus, &b->topo) < 0)
+		return why(b, "cannot read this node's topology: %s", last_error);
+	return 0;
+}
 
-		/* more than the node holds would fail the start, or worse */
-		if (svm_mem_check(env->opts.mem_mib, svm_topology_mem_mib(topo), conf->host_mem_reserve,
-				  why, sizeof(why)) < 0) {
-			fail(f, FAULT_USER, "%s", why);
-			goto out;
-		}
-	}
-	if (topo->emulator_shared)
+/* More than the node holds would fail the start, or worse.  Then a note
+ * on where QEMU's own threads run. */
+static int step_memory(struct boot *b)
+{
+	char w[512];
+
+	if (b->env->opts.mem_mib &&
+	    svm_mem_check(b->env->opts.mem_mib, svm_topology_mem_mib(b->topo), b->conf->host_mem_reserve,
+			  w, sizeof(w)) < 0)
+		return why(b, "%s", w);
+	if (b->topo->emulator_shared)
 		svm_verbose("no reserved_cpus and the job has every CPU (%s): QEMU's emulator threads share the job's CPUs",
-			    topo->job_cpus);
-	ibmode = env->opts.ib >= 0 ? env->opts.ib : (int)conf->ib;
-	/* a reservation whose job slurmctld says is over is reclaimed */
-	if (svm_ib_select(topo, conf, (enum svm_ib)ibmode, env->job, env->node, 1,
-			  svm_prolog_job_alive, NULL, &ib) < 0) {
-		/* asking for an adapter the node lacks is the user's request;
-		 * one that other jobs hold is nobody's fault */
-		fail(f, env->opts.ib >= 0 || ib.busy ? FAULT_USER : FAULT_NODE,
-		     "cannot give the guest InfiniBand: %s", last_error);
-		goto out;
-	}
-	{
-		struct svm_plan_input in = {
-			.node_index = (unsigned)node_index(env), .uid = env->uid, .gid = env->gid,
-			.image = ic.resolved, .image_format = ic.info.format, .opts = &opts,
-			.job_mem = job_mem, .workdir = env->workdir, .ib = &ib,
-		};
+			    b->topo->job_cpus);
+	return 0;
+}
 
-		/* a path or bridge name too long: the admin's config */
-		if (svm_job_plan(&job, &plan, conf, dir, topo, &in) < 0) {
-			fail(f, FAULT_NODE, "%s", last_error);
-			goto out;
-		}
+/* Asking for an adapter the node lacks is the user's request; one that
+ * other jobs hold is nobody's fault, so not the node's either.  A
+ * reservation whose job slurmctld says is over is reclaimed. */
+static int step_ib(struct boot *b)
+{
+	int ibmode = b->env->opts.ib >= 0 ? b->env->opts.ib : (int)b->conf->ib;
+
+	if (svm_ib_select(b->topo, b->conf, (enum svm_ib)ibmode, b->env->job, b->env->node, 1,
+			  svm_prolog_job_alive, NULL, &b->ib) < 0) {
+		b->who = b->env->opts.ib >= 0 || b->ib.busy ? FAULT_USER : FAULT_NODE;
+		return why(b, "cannot give the guest InfiniBand: %s", last_error);
 	}
-	hp = (int)job.hugepages;
+	return 0;
+}
+
+/* A path or bridge name too long: the admin's config. */
+static int step_plan(struct boot *b)
+{
+	struct svm_plan_input in = {
+		.node_index = (unsigned)node_index(b->env), .uid = b->env->uid, .gid = b->env->gid,
+		.image = b->ic.resolved, .image_format = b->ic.info.format, .opts = &b->opts,
+		.job_mem = b->job_mem, .workdir = b->env->workdir, .ib = &b->ib,
+	};
+
+	if (svm_job_plan(&b->job, &b->plan, b->conf, b->dir, b->topo, &in) < 0)
+		return why(b, "%s", last_error);
+	return 0;
+}
+
+/* What the pool holds depends on other jobs: never the node's fault; the
+ * site chooses fail or fallback. */
+static int step_hugepages(struct boot *b)
+{
+	int hp = (int)b->job.hugepages;
+
 	if (hp != SVM_HUGEPAGES_NONE) {
-		char why[512];
+		char w[512];
 
-		if (hugepages_fit(conf, topo, job.mem_mib, (enum svm_hugepages)hp, why, sizeof(why)) < 0) {
-			/* what the pool holds depends on other jobs: never the
-			 * node's fault; the site chooses fail or fallback */
-			if (conf->hugepages_short == SVM_HP_SHORT_FAIL || env->opts.hugepages >= 0) {
-				fail(f, FAULT_USER, "not enough huge pages for the guest's %llu MiB: %s",
-				     (unsigned long long)job.mem_mib, why);
-				goto out;
-			}
+		if (hugepages_fit(b->conf, b->topo, b->job.mem_mib, (enum svm_hugepages)hp, w, sizeof(w)) < 0) {
+			if (b->conf->hugepages_short == SVM_HP_SHORT_FAIL || b->env->opts.hugepages >= 0)
+				return why(b, "not enough huge pages for the guest's %llu MiB: %s",
+					   (unsigned long long)b->job.mem_mib, w);
 			svm_info("not enough huge pages (%s): the guest of job %u uses normal pages",
-				 why, env->job);
+				 w, b->env->job);
 			hp = SVM_HUGEPAGES_NONE;
 		}
 	}
-	job.hugepages = (enum svm_hugepages)hp;
-	/* -- network: the job's bridge (and overlay) on this host, before the
-	 * XML, which carries its MTU */
-	if (svm_netpeers_up(conf, env->job, env->nodelist, env->node, NULL, 0, &job.mtu) < 0) {
-		fail(f, FAULT_NODE, "cannot create the job network: %s", last_error);
-		goto out;
-	}
-	xml = svm_domain_xml(topo, conf, &job);
-	if (!xml) {
-		/* the memory the user asked for, a mount outside the allowed paths */
-		fail(f, FAULT_USER, "%s", last_error);
-		goto out;
-	}
-	write_file(dir->state, "domain.xml", xml, 0600);
-	/* host PU of each vCPU, for slurm-vm-exec to translate Slurm's binding;
-	 * the plugin reads it as the job user */
-	{
-		char map[8192];
-		uint32_t *pus = calloc(topo->n_vcpus + 1, sizeof(*pus));
-		int bad = !pus;
+	b->job.hugepages = (enum svm_hugepages)hp;
+	return 0;
+}
 
-		for (unsigned v = 0; pus && v < topo->n_vcpus; v++) {
-			const struct svm_topo_pu *pu = svm_topology_vcpu(topo, v, NULL);
+/* The job's bridge (and overlay) on this host, before the XML, which
+ * carries its MTU. */
+static int step_network(struct boot *b)
+{
+	if (svm_netpeers_up(b->conf, b->env->job, b->env->nodelist, b->env->node, NULL, 0, &b->job.mtu) < 0)
+		return why(b, "cannot create the job network: %s", last_error);
+	return 0;
+}
 
-			pus[v] = pu ? pu->os_index : 0;
-		}
-		bad = bad || svm_cpulist_format(pus, topo->n_vcpus, map, sizeof(map)) < 0;
-		free(pus);
-		if (bad || svm_state_write(dir->state, "cpumap", map, env->uid) < 0) {
-			fail(f, FAULT_NODE, "cannot record the vCPU map of job %u", env->job);
-			goto out;
-		}
+/* Refused: the memory the user asked for, a mount outside the allowed
+ * paths. */
+static int step_xml(struct boot *b)
+{
+	b->xml = svm_domain_xml(b->topo, b->conf, &b->job);
+	if (!b->xml)
+		return why(b, "%s", last_error);
+	write_file(b->dir->state, "domain.xml", b->xml, 0600);
+	return 0;
+}
+
+/* The host PU of each vCPU, for slurm-vm-exec to translate Slurm's
+ * binding; the plugin reads it as the job user. */
+static int step_cpumap(struct boot *b)
+{
+	char map[8192];
+	uint32_t *pus = calloc(b->topo->n_vcpus + 1, sizeof(*pus));
+	int bad = !pus;
+
+	for (unsigned v = 0; pus && v < b->topo->n_vcpus; v++) {
+		const struct svm_topo_pu *pu = svm_topology_vcpu(b->topo, v, NULL);
+
+		pus[v] = pu ? pu->os_index : 0;
 	}
-	phase_done("xml", &t0);
+	bad = bad || svm_cpulist_format(pus, b->topo->n_vcpus, map, sizeof(map)) < 0;
+	free(pus);
+	if (bad || svm_state_write(b->dir->state, "cpumap", map, b->env->uid) < 0)
+		return why(b, "cannot record the vCPU map of job %u", b->env->job);
+	return 0;
+}
 
-	/* -- define/start */
+/* -- define/start */
+static int step_libvirt(struct boot *b)
+{
 	svm_libvirt_errors_to_log();
-	conn = virConnectOpen(conf->libvirt_uri);
-	if (!conn) {
-		fail(f, FAULT_NODE, "cannot connect to libvirt at %s: %s", conf->libvirt_uri, last_error);
-		goto out;
-	}
-	if (give_vfio(conn, conf, env, dir, &ib) < 0) {
-		fail(f, FAULT_NODE, "cannot give the InfiniBand adapter to the guest: %s", last_error);
-		goto out;
-	}
-	/* from here on the epilog must look for a domain to destroy */
-	if (write_file(dir->state, "domain.started", dir->domain, 0600) < 0) {
-		fail(f, FAULT_NODE, "cannot write to %s: %s", dir->state, last_error);
-		goto out;
-	}
-	dom = virDomainCreateXML(conn, xml, 0);
-	if (!dom) {
-		/* the user may have changed the files since the check (a work
-		 * dir removed): asked again, their answer decides whose fault */
-		static struct request_check again;
-		char why[1024];
+	b->conn = virConnectOpen(b->conf->libvirt_uri);
+	if (!b->conn)
+		return why(b, "cannot connect to libvirt at %s: %s", b->conf->libvirt_uri, last_error);
+	return 0;
+}
 
-		snprintf(why, sizeof(why), "%s", last_error);
-		if (check_request(env, conf, &again) < 0)
-			fail(f, FAULT_USER, "%s", again.err);
-		else
-			fail(f, FAULT_NODE, "cannot start the guest: %s", why);
-		goto out;
-	}
-	if (svm_netjob_seal(conf, env->job) < 0) {
-		fail(f, FAULT_NODE, "cannot seal the job network: %s", last_error);
-		goto out;
-	}
-	/* libvirt binds the channel socket as root in root's state dir; the
-	 * relay gets a connection to it, not the socket (prolog/ready.c) */
-	phase_done("start", &t0);
+static int step_vfio(struct boot *b)
+{
+	if (give_vfio(b->conn, b->conf, b->env, b->dir, &b->ib) < 0)
+		return why(b, "cannot give the InfiniBand adapter to the guest: %s", last_error);
+	return 0;
+}
 
-	/* -- boot to ready */
-	if (svm_prolog_wait_ready(env, conf, dir, &node_fault) < 0) {
-		fail(f, node_fault ? FAULT_NODE : FAULT_USER, "%s", last_error);
-		goto out;
+/* From here on the epilog must look for a domain to destroy. */
+static int step_started(struct boot *b)
+{
+	if (write_file(b->dir->state, "domain.started", b->dir->domain, 0600) < 0)
+		return why(b, "cannot write to %s: %s", b->dir->state, last_error);
+	return 0;
+}
+
+/* The user may have changed the files since the check (a work dir
+ * removed): asked again, their answer decides whose fault. */
+static int step_start(struct boot *b)
+{
+	static struct request_check again;
+	char w[1024];
+
+	b->dom = virDomainCreateXML(b->conn, b->xml, 0);
+	if (b->dom)
+		return 0;
+	snprintf(w, sizeof(w), "%s", last_error);
+	if (check_request(b->env, b->conf, &again) < 0) {
+		b->who = FAULT_USER;
+		return why(b, "%s", again.err);
 	}
-	phase_done("ready", &t0);
-out:
-	if (dom)
-		virDomainFree(dom);
-	if (conn)
-		virConnectClose(conn);
-	free(xml);
-	svm_argv_free(argv);
-	svm_topology_free(topo);
-	free(job_cpus);
+	b->who = FAULT_NODE;
+	return why(b, "cannot start the guest: %s", w);
+}
+
+/* libvirt binds the channel socket as root in root's state dir; the relay
+ * gets a connection to it, not the socket (prolog/ready.c). */
+static int step_seal(struct boot *b)
+{
+	if (svm_netjob_seal(b->conf, b->env->job) < 0)
+		return why(b, "cannot seal the job network: %s", last_error);
+	return 0;
+}
+
+/* -- boot to ready: the wait says whether the node or the guest failed */
+static int step_ready(struct boot *b)
+{
+	int node_fault;
+
+	if (svm_prolog_wait_ready(b->env, b->conf, b->dir, &node_fault) < 0) {
+		b->who = node_fault ? FAULT_NODE : FAULT_USER;
+		return why(b, "%s", last_error);
+	}
+	return 0;
+}
+
+/* Whose fault a step's failure is.  FAULT_SEEN: the step decides from
+ * what it found (its comment says how), in B->who. */
+enum { FAULT_SEEN = FAULT_NODE + 1 };
+
+static const struct boot_step {
+	const char *phase;	/* "phase PHASE took" is logged after its last step */
+	int (*run)(struct boot *b);
+	int who;
+} boot_steps[] = {
+	{ "check",   step_request,    FAULT_USER },	/* the request as decoded */
+	{ "check",   step_ib_allowed, FAULT_USER },	/* --vm-ib against the site's policy */
+	{ "check",   step_check,      FAULT_USER },	/* image, mounts, work dir, as the user */
+	{ "overlay", step_scratch,    FAULT_NODE },	/* the admin's scratch_dir */
+	{ "overlay", step_overlay,    FAULT_NODE },	/* qemu-img on an image that passed the check */
+	{ "xml",     step_alloc,      FAULT_USER },	/* slurmctld busy or gone: fail this job, keep the node */
+	{ "xml",     step_topology,   FAULT_NODE },
+	{ "xml",     step_memory,     FAULT_USER },	/* --vm-mem more than the node holds */
+	{ "xml",     step_ib,         FAULT_SEEN },	/* the user's if asked for or busy, else the node's */
+	{ "xml",     step_plan,       FAULT_NODE },	/* a name too long: the admin's vm.conf */
+	{ "xml",     step_hugepages,  FAULT_USER },	/* the pool depends on other jobs */
+	{ "xml",     step_network,    FAULT_NODE },
+	{ "xml",     step_xml,        FAULT_USER },	/* memory or a mount the XML refuses */
+	{ "xml",     step_cpumap,     FAULT_NODE },
+	{ "start",   step_libvirt,    FAULT_NODE },
+	{ "start",   step_vfio,       FAULT_NODE },
+	{ "start",   step_started,    FAULT_NODE },
+	{ "start",   step_start,      FAULT_SEEN },	/* the user's if the request fails its check again */
+	{ "start",   step_seal,       FAULT_NODE },
+	{ "ready",   step_ready,      FAULT_SEEN },	/* the node's if the relay or libvirt failed, else the guest's */
+};
+
+/* Boots the guest, step by step, until one fails.  Fills F on failure. */
+static void boot(const struct svm_jobenv *env, const struct svm_config *conf,
+		 const struct svm_jobdir *dir, const char *uerr, struct failure *f)
+{
+	static struct boot b;
+	const size_t n = sizeof(boot_steps) / sizeof(boot_steps[0]);
+	double t0 = now();
+
+	/* static: the request check and the plan are large; one boot per run */
+	b.env = env;
+	b.conf = conf;
+	b.dir = dir;
+	b.uerr = uerr;
+	b.opts = env->opts;
+	b.ib.mode = SVM_IB_NONE;
+	for (size_t i = 0; i < n; i++) {
+		const struct boot_step *s = &boot_steps[i];
+
+		b.who = FAULT_NODE;
+		if (s->run(&b) < 0) {
+			fail(f, s->who == FAULT_SEEN ? b.who : s->who, "%s", b.why);
+			break;
+		}
+		if (i + 1 == n || strcmp(boot_steps[i + 1].phase, s->phase) != 0)
+			phase_done(s->phase, &t0);
+	}
+	if (b.dom)
+		virDomainFree(b.dom);
+	if (b.conn)
+		virConnectClose(b.conn);
+	free(b.xml);
+	svm_argv_free(b.argv);
+	svm_topology_free(b.topo);
+	free(b.job_cpus);
 }
 
 /* Drains this node with REASON through slurmctld.  0 or -1. */
@@ -599,10 +731,7 @@ int main(void)
 	dir.user = env.uid;
 	svm_verbose("booting the guest of job %u on %s from %s", env.job, env.node, env.opts.image);
 
-	if (uerr[0])
-		fail(&f, FAULT_USER, "%s", uerr);
-	else
-		boot(&env, &conf, &dir, &f);
+	boot(&env, &conf, &dir, uerr, &f);
 
 	if (f.who == FAULT_NONE) {
 		if (svm_outcome_write(&dir, NULL) < 0)

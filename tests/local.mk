@@ -1,7 +1,13 @@
 # Unit tests (cmocka), run by `make check`.
 if HAVE_CMOCKA
+# The one helper file of the unit tests (log capture, temporary trees,
+# files, the source tree's test data), linked into each of them.
+check_LTLIBRARIES = tests/unit/libtestutil.la
+tests_unit_libtestutil_la_SOURCES = tests/unit/testutil.c tests/unit/testutil.h
+tests_unit_libtestutil_la_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -DSVM_SRCDIR='"$(abs_top_srcdir)"'
+testutil_libs = tests/unit/libtestutil.la
 unit_cflags = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
-unit_ldadd = $(svm_node_libs) $(CMOCKA_LIBS)
+unit_ldadd = $(testutil_libs) $(svm_node_libs) $(CMOCKA_LIBS)
 
 check_PROGRAMS += tests/unit/test_parse tests/unit/test_vmconf tests/unit/test_options
 tests_unit_test_parse_SOURCES = tests/unit/test_parse.c
@@ -65,6 +71,12 @@ tests_unit_test_spawn_SOURCES = tests/unit/test_spawn.c
 tests_unit_test_spawn_CFLAGS = $(unit_cflags)
 tests_unit_test_spawn_LDADD = $(unit_ldadd)
 TESTS += tests/unit/test_safefs tests/unit/test_spawn
+# one job's directory: paths, refused names, the prolog's outcome
+check_PROGRAMS += tests/unit/test_jobdir
+tests_unit_test_jobdir_SOURCES = tests/unit/test_jobdir.c
+tests_unit_test_jobdir_CFLAGS = $(unit_cflags)
+tests_unit_test_jobdir_LDADD = $(unit_ldadd)
+TESTS += tests/unit/test_jobdir
 endif
 
 # lib/ in layers with no loops, and a plugin without libvirt or hwloc
@@ -73,7 +85,7 @@ TESTS += tests/layers
 EXTRA_DIST += tests/layers
 
 # Scripts run by tests/check, shipped in the tarball.
-EXTRA_DIST += tests/check tests/demo tests/install-deps tests/valgrind-wrap tests/lib/test-user \
+EXTRA_DIST += tests/check tests/demo tests/install-deps tests/valgrind-wrap tests/lib/test-user tests/lib/assert.sh \
 	tests/cluster/up tests/cluster/down tests/cluster/leftovers tests/cluster/lib.sh \
 	tests/cluster/accounting.sh tests/e2e/test_accounting.sh \
 	tests/e2e/lib.sh tests/e2e/pty-drive tests/e2e/test_plugin.sh \
@@ -94,3 +106,40 @@ EXTRA_DIST += tests/check tests/demo tests/install-deps tests/valgrind-wrap test
 # skips otherwise): the prolog's code builds it, traffic crosses as VXLAN.
 TESTS += tests/net/overlay-test
 EXTRA_DIST += tests/net/overlay-test bench/overlay-scale
+
+# libFuzzer targets for the parsers of untrusted input, built with clang
+# (FUZZ_CC) outside libtool, by `make fuzz` and by `make check`:
+#   fuzz_image         the qcow2 header (lib/image.c)
+#   fuzz_agent_proto   the agent protocol's decoders (lib/agent_proto.c)
+#   fuzz_agent_config  the guest settings: SMBIOS OEM strings and kernel
+#                      command line (images/agent/guest_config.c)
+# `make check-fuzz` runs fuzz_image for 30 s on a seed of real headers;
+# tests/fuzz/run SECONDS builds all (make fuzz) and runs the agent's two.
+EXTRA_DIST += tests/fuzz/fuzz_image.c tests/fuzz/fuzz_agent_proto.c tests/fuzz/fuzz_agent_config.c
+fuzz_programs = tests/fuzz/fuzz_image tests/fuzz/fuzz_agent_proto tests/fuzz/fuzz_agent_config
+if HAVE_FUZZ_CC
+fuzz_flags = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$(top_builddir)
+check_SCRIPTS = $(fuzz_programs)
+CLEANFILES += $(fuzz_programs)
+fuzz: $(fuzz_programs)
+tests/fuzz/fuzz_image: $(srcdir)/tests/fuzz/fuzz_image.c $(srcdir)/lib/image.c $(srcdir)/lib/image.h
+	@$(MKDIR_P) tests/fuzz
+	$(AM_V_CC)$(FUZZ_CC) $(fuzz_flags) -I$(srcdir)/lib $(srcdir)/tests/fuzz/fuzz_image.c $(srcdir)/lib/image.c -o $@
+tests/fuzz/fuzz_agent_proto: $(srcdir)/tests/fuzz/fuzz_agent_proto.c $(srcdir)/lib/agent_proto.c $(srcdir)/lib/agent_proto.h
+	@$(MKDIR_P) tests/fuzz
+	$(AM_V_CC)$(FUZZ_CC) $(fuzz_flags) -I$(srcdir)/lib $(srcdir)/tests/fuzz/fuzz_agent_proto.c $(srcdir)/lib/agent_proto.c -o $@
+tests/fuzz/fuzz_agent_config: $(srcdir)/tests/fuzz/fuzz_agent_config.c $(srcdir)/images/agent/guest_config.c $(srcdir)/images/agent/guest_config.h $(srcdir)/lib/guest_words.h
+	@$(MKDIR_P) tests/fuzz
+	$(AM_V_CC)$(FUZZ_CC) $(fuzz_flags) -I$(srcdir)/images/agent -I$(srcdir)/lib $(srcdir)/tests/fuzz/fuzz_agent_config.c $(srcdir)/images/agent/guest_config.c -o $@
+check-fuzz: tests/fuzz/fuzz_image
+	rm -rf tests/fuzz/corpus && $(MKDIR_P) tests/fuzz/corpus
+	for o in compat=0.10 compat=1.1 cluster_size=512 extended_l2=on; do \
+		qemu-img create -q -f qcow2 -o $$o tests/fuzz/corpus/seed-$$o.qcow2 1G || exit 1; \
+		head -c 4096 tests/fuzz/corpus/seed-$$o.qcow2 > tests/fuzz/corpus/$$o && rm tests/fuzz/corpus/seed-$$o.qcow2; \
+	done
+	tests/fuzz/fuzz_image -max_total_time=30 -max_len=65536 tests/fuzz/corpus
+else
+fuzz check-fuzz:
+	@echo "no clang found by configure (FUZZ_CC): cannot build the fuzz targets" >&2; exit 1
+endif
+.PHONY: fuzz check-fuzz

@@ -2,7 +2,10 @@
 # Static, so the guest needs nothing else;
 # it shares only the protocol code with the host side.
 pkglibexec_PROGRAMS += images/agent/slurm-vm-agent
-images_agent_slurm_vm_agent_SOURCES = images/agent/agent.c lib/agent_proto.c lib/agent_proto.h \
+images_agent_slurm_vm_agent_SOURCES = images/agent/agent.c images/agent/agent.h \
+	images/agent/proc.c images/agent/proc.h images/agent/flow.c images/agent/flow.h \
+	images/agent/channel.c images/agent/channel.h images/agent/bench.c images/agent/bench.h \
+	lib/agent_proto.c lib/agent_proto.h \
 	images/agent/guest_config.c images/agent/guest_config.h lib/guest_words.h \
 	images/agent/guest_setup.c images/agent/guest_setup.h
 images_agent_slurm_vm_agent_CPPFLAGS = -I$(top_srcdir)/lib -I$(top_builddir)
@@ -42,4 +45,4 @@ tests_unit_test_agent_config_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_agent_config_LDADD = $(CMOCKA_LIBS)
 TESTS += tests/unit/test_agent_config
 endif
-EXTRA_DIST += tests/fuzz/fuzz_agent_config.c tests/agent/config-test
+EXTRA_DIST += tests/agent/config-test

@@ -70,12 +70,8 @@ svm_cluster_domains() {
 	return 0
 }
 
-# Runs a command as the unprivileged test user with the cluster's client
-# environment.
-svm_as_user() {
-	runuser -u "$SVM_TEST_USER" -- env \
-		SLURM_CONF="$SVM_CLUSTER_DIR/etc/slurm.conf" \
-		PATH="/usr/local/bin:/usr/bin:/bin" \
-		HOME="$(getent passwd "$SVM_TEST_USER" | cut -d: -f6)" \
-		"$@"
-}
+# Commands run as the unprivileged test user (svm_as_user, svm_run) get
+# the cluster's client environment.
+# shellcheck source=tests/lib/assert.sh
+. "$SVM_TOP/tests/lib/assert.sh"
+SVM_USER_ENV=(SLURM_CONF="$SVM_CLUSTER_DIR/etc/slurm.conf" PATH="/usr/local/bin:/usr/bin:/bin")

@@ -1,22 +1,13 @@
-# Assertions for end-to-end tests: each prints one ok/FAIL line and counts.
-# A test file sources this, runs its checks, and ends with svm_e2e_summary.
+# What end-to-end tests share: the cluster's settings and, through
+# cluster/lib.sh, the assertions of tests/lib/assert.sh (svm_pass, svm_fail,
+# expect_*, svm_run as the test user).  A test file sources this, runs its
+# checks, and ends with svm_e2e_summary.
 . "$(dirname "${BASH_SOURCE[0]}")/../cluster/lib.sh"
 
 export SLURM_CONF=$SVM_CLUSTER_DIR/etc/slurm.conf
 IMG=$SVM_IMAGE_DIR/test.qcow2
 
-SVM_PASSED=0
-SVM_FAILED=0
 SVM_E2E_RESULTS=${SVM_E2E_RESULTS:-}
-
-svm_pass() { SVM_PASSED=$((SVM_PASSED + 1)); printf 'ok   %s\n' "$1"; }
-svm_fail() {
-	SVM_FAILED=$((SVM_FAILED + 1))
-	printf 'FAIL %s\n' "$1"
-	shift
-	[ $# -gt 0 ] && printf '     %s\n' "$@"
-	return 0
-}
 
 # svm_e2e_workdir NAME: sets WORK to a fresh directory NAME in the test
 # user's home, made by the user (jobs run there), and changes into it.
@@ -25,45 +16,6 @@ svm_e2e_workdir() {
 	rm -rf "$WORK"
 	svm_as_user mkdir -p "$WORK"
 	cd "$WORK" || exit 1
-}
-
-# Runs "$@" as the test user; sets OUT, ERR and RC for the assertions.
-svm_run() {
-	local o e
-	o=$(mktemp) e=$(mktemp)
-	svm_as_user "$@" > "$o" 2> "$e" < /dev/null
-	RC=$?
-	OUT=$(cat "$o")
-	ERR=$(cat "$e")
-	rm -f "$o" "$e"
-}
-
-# expect_rc NAME WANT: the last svm_run exited WANT ("nonzero" for any but 0).
-expect_rc() {
-	local name=$1 want=$2
-	if { [ "$want" = nonzero ] && [ "$RC" -ne 0 ]; } || [ "$RC" = "$want" ]; then
-		svm_pass "$name"
-	else
-		svm_fail "$name" "exit $RC, wanted $want" "stdout: $OUT" "stderr: $ERR"
-	fi
-}
-
-# expect_eq NAME GOT WANT
-expect_eq() {
-	if [ "$2" = "$3" ]; then
-		svm_pass "$1"
-	else
-		svm_fail "$1" "got:    $(printf '%q' "$2")" "wanted: $(printf '%q' "$3")"
-	fi
-}
-
-# expect_match NAME TEXT REGEX (extended)
-expect_match() {
-	if printf '%s\n' "$2" | grep -Eq -- "$3"; then
-		svm_pass "$1"
-	else
-		svm_fail "$1" "no match for /$3/ in:" "$2"
-	fi
 }
 
 # Nodes are idle (not drained, not down) once the cluster settles.
@@ -104,6 +56,5 @@ svm_sacct_exitcode() {
 # prints the summary line.
 svm_e2e_summary() {
 	[ -n "$SVM_E2E_RESULTS" ] && echo "$SVM_PASSED $SVM_FAILED" >> "$SVM_E2E_RESULTS"
-	echo "$SVM_PASSED passed, $SVM_FAILED failed"
-	[ "$SVM_FAILED" -eq 0 ]
+	svm_summary
 }

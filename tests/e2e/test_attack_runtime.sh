@@ -88,9 +88,9 @@ readable() {	# readable USER FILE...: the files USER can read, or list
 	shift
 	for f in "$@"; do
 		if [ -d "$f" ]; then
-			setpriv --reuid="$u" --regid="$(id -g "$u")" --clear-groups ls "$f" > /dev/null 2>&1 && echo "$f"
+			svm_as_user -u "$u" ls "$f" > /dev/null 2>&1 && echo "$f"
 		else
-			setpriv --reuid="$u" --regid="$(id -g "$u")" --clear-groups cat "$f" > /dev/null 2>&1 && echo "$f"
+			svm_as_user -u "$u" cat "$f" > /dev/null 2>&1 && echo "$f"
 		fi
 	done
 	return 0
@@ -101,7 +101,7 @@ expect_eq "another user can neither list nor read the job's state files" \
 root_only=$(printf '%s\n' $files | grep -Ev '/(outcome|cpumap|relay\.sock)$')
 expect_eq "the job user cannot read the state files that are root's (relay.pid, logs, domain.xml)" \
 	"$(readable "$SVM_TEST_USER" "$D" $root_only | tr '\n' ' ')" ""
-expect_eq "the job user reads its outcome" "$(runuser -u "$SVM_TEST_USER" -- cat "$D/outcome" 2>&1)" "ok"
+expect_eq "the job user reads its outcome" "$(svm_as_user cat "$D/outcome" 2>&1)" "ok"
 
 RELAY=$(awk '{print $1}' "$D/relay.pid")
 RSTART=$(awk '{print $22}' "/proc/$RELAY/stat" 2>/dev/null)

@@ -28,6 +28,16 @@ static void test_old_systemd(void **state)
 	assert_int_equal(hint("systemd[1]: systemd 257.9-1~deb13u1 running in system mode\nn1 login: ", out, sizeof(out)), 1);
 	assert_non_null(strstr(out, "login prompt"));
 	assert_null(strstr(out, "older"));
+	/* systemd says why it could not start the agent: that line, cleaned */
+	assert_int_equal(hint("systemd[1]: systemd 257 running in system mode\n"
+			      "[ TIME ] Timed out waiting for device \x1b[0;1;39mdev-disk-by\\x2did-virtio\\x2dslurm\\x2dvm\\x2dagent.device\r\n"
+			      "[DEPEND] Dependency failed for slurm-vm-agent.service - slurm-vm guest agent.\r\n"
+			      "n1 login: ", out, sizeof(out)), 1);
+	assert_string_equal(out, "the guest's systemd could not start the slurm-vm agent: "
+				 "\"[DEPEND] Dependency failed for slurm-vm-agent.service - slurm-vm guest agent.\"");
+	/* other units failing say nothing about the agent */
+	assert_int_equal(hint("[FAILED] Failed to start ssh.service\nn1 login: ", out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "login prompt"));
 	/* new enough and still booting: nothing to say */
 	assert_int_equal(hint("systemd[1]: systemd 257 running in system mode\n", out, sizeof(out)), 0);
 	assert_string_equal(out, "");

@@ -32,17 +32,11 @@
 #include "netjob.h"
 #include "topology.h"
 #include "vmconf.h"
+#include "testutil.h"
 
 static char tmpdir[1024];
-static char last_error[1024];
 static char virt_error[1024];
 static virConnectPtr test_conn;
-
-static void capture(enum svm_log_level level, const char *msg)
-{
-	if (level == SVM_LOG_ERROR)
-		snprintf(last_error, sizeof(last_error), "%s", msg);
-}
 
 static void virt_capture(void *data, virErrorPtr e)
 {
@@ -95,31 +89,6 @@ static const struct xcase extra_cases[] = {
 	  SVM_HUGEPAGES_NONE, SVM_IB_NONE, SVM_DOMAIN_KVM, 2 },
 };
 
-static const char *srcpath(const char *sub, const char *name)
-{
-	static char buf[2][PATH_MAX];
-	static int k;
-
-	k ^= 1;
-	snprintf(buf[k], sizeof(buf[k]), "%s/tests/%s/%s", SVM_SRCDIR, sub, name);
-	return buf[k];
-}
-
-static void mkdirs(const char *path)
-{
-	char buf[PATH_MAX];
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(buf, 0755);
-			*p = '/';
-		}
-	}
-	mkdir(buf, 0755);
-}
-
 /* A fake sysfs where HCA function PF has 8 VFs PF+1.. (same bus). */
 static void fake_vfs(const char *sysfs, const struct svm_topo_pci *h)
 {
@@ -128,7 +97,7 @@ static void fake_vfs(const char *sysfs, const struct svm_topo_pci *h)
 
 	snprintf(path, sizeof(path), "%s/bus/pci/devices/%04x:%02x:%02x.%u", sysfs,
 		 h->domain, h->bus, h->dev, h->fn);
-	mkdirs(path);
+	testutil_mkdirs(path);
 	strcat(path, "/sriov_numvfs");
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	assert_true(fd >= 0);
@@ -140,7 +109,7 @@ static void fake_vfs(const char *sysfs, const struct svm_topo_pci *h)
 		snprintf(target, sizeof(target), "../%04x:%02x:%02x.%u", h->domain, h->bus,
 			 devfn / 8, devfn % 8);
 		snprintf(path, sizeof(path), "%s/bus/pci/devices/%s", sysfs, target + 3);
-		mkdirs(path);
+		testutil_mkdirs(path);
 		snprintf(path, sizeof(path), "%s/bus/pci/devices/%04x:%02x:%02x.%u/virtfn%u", sysfs,
 			 h->domain, h->bus, h->dev, h->fn, i);
 		unlink(path);
@@ -168,24 +137,6 @@ static void golden_config(struct svm_config *c, const struct xcase *x)
 		snprintf(c->shared_paths.path[0], PATH_MAX, "/shared");
 		snprintf(c->shared_paths.path[1], PATH_MAX, "/apps");
 	}
-}
-
-static char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	char *buf;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = calloc(1, (size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	return buf;
 }
 
 /* Builds the XML of case X as the prolog plans it (jobplan.h); stores the
@@ -231,7 +182,7 @@ static char *case_xml(const struct xcase *x, struct svm_topology **topo)
 		in.image_format = SVM_FMT_RAW;
 		in.image = "/shared/images/app.raw";
 	}
-	assert_int_equal(svm_topology_load(srcpath("topologies", x->topology), x->cpus, conf.reserved_cpus, topo), 0);
+	assert_int_equal(svm_topology_load(testutil_srcpath("topologies", x->topology), x->cpus, conf.reserved_cpus, topo), 0);
 	assert_int_equal(svm_jobdir_init(&dir, &conf, 4242, "n1"), 0);
 	assert_int_equal(svm_job_plan(&job, &plan, &conf, &dir, *topo, &in), 0);
 
@@ -244,7 +195,7 @@ static char *case_xml(const struct xcase *x, struct svm_topology **topo)
 	assert_int_equal(svm_ib_select(*topo, &ibconf, x->ib, job.id, job.node, 1, NULL, NULL, &ib), 0);
 	xml = svm_domain_xml(*topo, &conf, &job);
 	if (!xml)
-		print_error("%s: %s\n", x->name, last_error);
+		print_error("%s: %s\n", x->name, testutil_last_error);
 	assert_non_null(xml);
 	if (ib.reserved)	/* a VF or, booked the same way, the PF */
 		assert_int_equal(svm_ib_release(&ibconf, job.id, job.node), 1);
@@ -313,7 +264,7 @@ static void run_case(const struct xcase *x)
 	xml = case_xml(x, &t);
 	check_xml_text(x, t, xml);
 	check_libvirt(x, xml);
-	snprintf(golden, sizeof(golden), "%s.xml", srcpath("golden", x->name));
+	snprintf(golden, sizeof(golden), "%s.xml", testutil_srcpath("golden", x->name));
 	if (getenv("SVM_REGEN_GOLDEN") && !strcmp(getenv("SVM_REGEN_GOLDEN"), "1")) {
 		FILE *f = fopen(golden, "we");
 
@@ -321,7 +272,7 @@ static void run_case(const struct xcase *x)
 		fputs(xml, f);
 		assert_int_equal(fclose(f), 0);
 	} else {
-		want = read_file(golden);
+		want = testutil_read_file(golden);
 		if (!want)
 			print_error("missing golden file %s (SVM_REGEN_GOLDEN=1 creates it)\n", golden);
 		assert_non_null(want);
@@ -334,25 +285,11 @@ static void run_case(const struct xcase *x)
 	svm_topology_free(t);
 }
 
-static void rm_rf(const char *dir)
-{
-	char *argv[] = { "rm", "-rf", (char *)dir, NULL };
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		execvp("rm", argv);
-		_exit(127);
-	}
-	waitpid(pid, NULL, 0);
-}
-
 static int setup_group(void **state)
 {
 	(void)state;
-	svm_log_init(capture, SVM_LOG_DEBUG);
-	snprintf(tmpdir, sizeof(tmpdir), "%s/svm-test-xml.XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (!mkdtemp(tmpdir))
+	testutil_log_capture();
+	if (testutil_tmpdir(tmpdir, sizeof(tmpdir), "svm-test-xml") < 0)
 		return -1;
 	virSetErrorFunc(NULL, virt_capture);
 	test_conn = virConnectOpen("test:///default");
@@ -363,7 +300,7 @@ static int teardown_group(void **state)
 {
 	(void)state;
 	virConnectClose(test_conn);
-	rm_rf(tmpdir);
+	testutil_rm_rf(tmpdir);
 	return 0;
 }
 
@@ -503,7 +440,7 @@ static void test_memory_split(void **state)
 
 	(void)state;
 	/* 16amd64: cells of 8 (incl. PUs without allowed node), 1 and 1 PUs... */
-	assert_int_equal(svm_topology_load(srcpath("topologies", "16amd64-8n2c-cpusets.xml"), NULL, "0", &t), 0);
+	assert_int_equal(svm_topology_load(testutil_srcpath("topologies", "16amd64-8n2c-cpusets.xml"), NULL, "0", &t), 0);
 	assert_int_equal(t->n_cells, 3);
 	assert_int_equal(svm_split_memory(t, 9000, 1, mib), 0);
 	assert_true(mib[0] + mib[1] + mib[2] == 9000);
@@ -511,7 +448,7 @@ static void test_memory_split(void **state)
 	assert_int_equal(svm_split_memory(t, 9000, 2, mib), 0);
 	assert_true(mib[0] + mib[1] + mib[2] == 9000 && mib[0] % 2 == 0 && mib[1] % 2 == 0);
 	assert_int_equal(svm_split_memory(t, 4096, 1024, mib), -1);
-	assert_string_equal(last_error, "guest memory of 4096 MiB is too small for 3 NUMA cells in 1024 MiB pages");
+	assert_string_equal(testutil_last_error, "guest memory of 4096 MiB is too small for 3 NUMA cells in 1024 MiB pages");
 	assert_int_equal(svm_split_memory(t, 9216, 1024, mib), 0);
 	assert_true(mib[0] == 7168 && mib[1] == 1024 && mib[2] == 1024);
 	svm_topology_free(t);
@@ -533,20 +470,20 @@ static void test_bad_jobs(void **state)
 
 	(void)state;
 	golden_config(&conf, &x);
-	assert_int_equal(svm_topology_load(srcpath("topologies", x.topology), NULL, conf.reserved_cpus, &t), 0);
+	assert_int_equal(svm_topology_load(testutil_srcpath("topologies", x.topology), NULL, conf.reserved_cpus, &t), 0);
 	job.n_mounts = 1;
 	job.mounts = &quote;
 	assert_null(svm_domain_xml(t, &conf, &job));
-	assert_string_equal(last_error, "cannot share /home/a'b with the guest: its path has a blank, colon, quote or backslash");
+	assert_string_equal(testutil_last_error, "cannot share /home/a'b with the guest: its path has a blank, colon, quote or backslash");
 	job.n_mounts = 0;
 	job.node = "n1;rm";
 	assert_null(svm_domain_xml(t, &conf, &job));
-	assert_string_equal(last_error, "node name 'n1;rm' is not a plain host name (letters, digits, '.', '_', '-')");
+	assert_string_equal(testutil_last_error, "node name 'n1;rm' is not a plain host name (letters, digits, '.', '_', '-')");
 	job.node = "n1";
 	job.image = "/a\nb";
 	assert_null(svm_domain_xml(t, &conf, &job));
 	/* the log escapes it: one line */
-	assert_string_equal(last_error, "image /a\\nb has control characters");
+	assert_string_equal(testutil_last_error, "image /a\\nb has control characters");
 	/* the XML escapes what it must */
 	job.image = "/home/a&b<c>.qcow2";
 	xml = svm_domain_xml(t, &conf, &job);
@@ -592,7 +529,7 @@ static void test_plan(void **state)
 	golden_config(&conf, &x);
 	snprintf(conf.agent_medium, sizeof(conf.agent_medium), "none");
 	svm_options_init(&opts);
-	assert_int_equal(svm_topology_load(srcpath("topologies", x.topology), NULL, conf.reserved_cpus, &t), 0);
+	assert_int_equal(svm_topology_load(testutil_srcpath("topologies", x.topology), NULL, conf.reserved_cpus, &t), 0);
 	assert_int_equal(svm_jobdir_init(&dir, &conf, 0x2a, "n2"), 0);
 	/* memory: the node's (18421 + 18431 MiB) less host_mem_reserve ... */
 	assert_int_equal(svm_job_plan(&job, &plan, &conf, &dir, t, &in), 0);

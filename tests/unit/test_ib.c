@@ -26,46 +26,13 @@
 #include "slurmdlog.h"
 #include "topology.h"
 #include "vmconf.h"
+#include "testutil.h"
 
 #define PF "0000:05:00.0"	/* the ConnectX-3 of 24em64t-2n6c2t-pci.xml */
 
 static char tmpdir[1024];
-static char last_error[1024];
-static char last_info[1024];
 static struct svm_config conf;
 static struct svm_topology *topo;
-
-static void capture(enum svm_log_level level, const char *msg)
-{
-	if (level == SVM_LOG_ERROR)
-		snprintf(last_error, sizeof(last_error), "%s", msg);
-	else if (level == SVM_LOG_INFO)
-		snprintf(last_info, sizeof(last_info), "%s", msg);
-}
-
-static void mkdirs(const char *path)
-{
-	char buf[PATH_MAX];
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(buf, 0755);
-			*p = '/';
-		}
-	}
-	mkdir(buf, 0755);
-}
-
-static void write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, s, strlen(s)), (ssize_t)strlen(s));
-	close(fd);
-}
 
 /* SYSFS/bus/pci/devices/PF with N VFs PF+1..PF+N, as the kernel lays it
  * out (virtfnI -> ../VF, VF/physfn -> ../PF, iommu_group links). */
@@ -74,19 +41,19 @@ static void fake_sysfs(const char *sysfs, int n)
 	char path[2 * PATH_MAX], target[64];
 
 	snprintf(path, sizeof(path), "%s/bus/pci/devices/" PF, sysfs);
-	mkdirs(path);
+	testutil_mkdirs(path);
 	snprintf(path, sizeof(path), "%s/kernel/iommu_groups/17", sysfs);
-	mkdirs(path);
+	testutil_mkdirs(path);
 	snprintf(path, sizeof(path), "%s/bus/pci/devices/" PF "/iommu_group", sysfs);
 	unlink(path);
 	assert_int_equal(symlink("../../../kernel/iommu_groups/17", path), 0);
 	snprintf(path, sizeof(path), "%s/bus/pci/devices/" PF "/sriov_numvfs", sysfs);
 	snprintf(target, sizeof(target), "%d\n", n);
-	write_str(path, target);
+	testutil_write_str(path, target);
 	for (int i = 0; i < n; i++) {
 		snprintf(target, sizeof(target), "0000:05:%02x.%d", (i + 1) / 8, (i + 1) % 8);
 		snprintf(path, sizeof(path), "%s/bus/pci/devices/%s", sysfs, target);
-		mkdirs(path);
+		testutil_mkdirs(path);
 		snprintf(path, sizeof(path), "%s/bus/pci/devices/" PF "/virtfn%d", sysfs, i);
 		unlink(path);
 		snprintf(target, sizeof(target), "../0000:05:%02x.%d", (i + 1) / 8, (i + 1) % 8);
@@ -94,36 +61,17 @@ static void fake_sysfs(const char *sysfs, int n)
 	}
 }
 
-static void rm_rf(const char *dir)
-{
-	char *argv[] = { "rm", "-rf", (char *)dir, NULL };
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		execvp("rm", argv);
-		_exit(127);
-	}
-	waitpid(pid, NULL, 0);
-}
-
 static int setup(void **state)
 {
-	char topo_file[PATH_MAX];
-
 	(void)state;
-	last_error[0] = '\0';
-	last_info[0] = '\0';
-	svm_log_init(capture, SVM_LOG_DEBUG);
-	snprintf(tmpdir, sizeof(tmpdir), "%s/svm-test-ib.XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (!mkdtemp(tmpdir))
+	testutil_log_capture();
+	if (testutil_tmpdir(tmpdir, sizeof(tmpdir), "svm-test-ib") < 0)
 		return -1;
 	svm_config_defaults(&conf);
 	snprintf(conf.sysfs_root, sizeof(conf.sysfs_root), "%s/sys", tmpdir);
 	snprintf(conf.runtime_dir, sizeof(conf.runtime_dir), "%s/run", tmpdir);
 	fake_sysfs(conf.sysfs_root, 4);
-	snprintf(topo_file, sizeof(topo_file), "%s/tests/topologies/24em64t-2n6c2t-pci.xml", SVM_SRCDIR);
-	return svm_topology_load(topo_file, NULL, "0,12", &topo);
+	return svm_topology_load(testutil_srcpath("topologies", "24em64t-2n6c2t-pci.xml"), NULL, "0,12", &topo);
 }
 
 static int teardown(void **state)
@@ -131,7 +79,7 @@ static int teardown(void **state)
 	(void)state;
 	svm_topology_free(topo);
 	topo = NULL;
-	rm_rf(tmpdir);
+	testutil_rm_rf(tmpdir);
 	return 0;
 }
 
@@ -178,12 +126,12 @@ static void test_auto(void **state)
 	assert_int_equal(access(path, F_OK), -1);
 	/* SR-IOV off: the whole function */
 	snprintf(path, sizeof(path), "%s/bus/pci/devices/" PF "/sriov_numvfs", conf.sysfs_root);
-	write_str(path, "0\n");
+	testutil_write_str(path, "0\n");
 	assert_int_equal(svm_ib_select(topo, &conf, SVM_IB_AUTO, 1, "n1", 1, NULL, NULL, &c), 0);
 	assert_int_equal(c.mode, SVM_IB_PF);
 	assert_string_equal(c.bdf, PF);
 	assert_int_equal(svm_ib_select(topo, &conf, SVM_IB_VF, 1, "n1", 1, NULL, NULL, &c), -1);
-	assert_string_equal(last_error, "ib=vf requested but no free SR-IOV VF on mlx4_0 (0000:05:00.0): 0 VFs enabled, all reserved");
+	assert_string_equal(testutil_last_error, "ib=vf requested but no free SR-IOV VF on mlx4_0 (0000:05:00.0): 0 VFs enabled, all reserved");
 }
 
 static void test_two_jobs_never_share(void **state)
@@ -201,7 +149,7 @@ static void test_two_jobs_never_share(void **state)
 	assert_string_equal(vf(1, "n1"), "0000:05:00.1");
 	assert_string_equal(vf(3, "n1"), "0000:05:00.4");
 	assert_null(vf(4, "n1"));
-	assert_string_equal(last_error, "ib=vf requested but no free SR-IOV VF on mlx4_0 (0000:05:00.0): 4 VFs enabled, all reserved");
+	assert_string_equal(testutil_last_error, "ib=vf requested but no free SR-IOV VF on mlx4_0 (0000:05:00.0): 4 VFs enabled, all reserved");
 
 	/* the owner file names job and node */
 	snprintf(path, sizeof(path), "%s/vf/0000:05:00.2", conf.runtime_dir);
@@ -254,11 +202,11 @@ static void test_stale_reservation(void **state)
 
 	/* a garbled owner file is never taken (nor crashes anything) */
 	snprintf(path, sizeof(path), "%s/vf/0000:05:00.3", conf.runtime_dir);
-	write_str(path, "garbage");
+	testutil_write_str(path, "garbage");
 	assert_int_equal(svm_ib_select(topo, &conf, SVM_IB_VF, 6, "n1", 1, alive_except_3, &calls, &c), -1);
 	/* without a liveness callback every owner counts as alive */
 	unlink(path);
-	write_str(path, "job=3 node=n1\n");
+	testutil_write_str(path, "job=3 node=n1\n");
 	assert_int_equal(svm_ib_select(topo, &conf, SVM_IB_VF, 6, "n1", 1, NULL, NULL, &c), -1);
 }
 
@@ -306,20 +254,18 @@ static void test_errors(void **state)
 {
 	struct svm_topology *none = NULL;
 	struct svm_ib_choice c;
-	char f[PATH_MAX];
 
 	(void)state;
-	snprintf(f, sizeof(f), "%s/tests/topologies/16em64t-4s2c2t.xml", SVM_SRCDIR);
-	assert_int_equal(svm_topology_load(f, NULL, "0", &none), 0);
+	assert_int_equal(svm_topology_load(testutil_srcpath("topologies", "16em64t-4s2c2t.xml"), NULL, "0", &none), 0);
 	assert_int_equal(svm_ib_select(none, &conf, SVM_IB_PF, 1, "n1", 1, NULL, NULL, &c), -1);
-	assert_string_equal(last_error, "ib=pf requested but this node has no InfiniBand adapter");
+	assert_string_equal(testutil_last_error, "ib=pf requested but this node has no InfiniBand adapter");
 	assert_int_equal(c.busy, 0);
 	assert_int_equal(svm_ib_select(none, &conf, SVM_IB_AUTO, 1, "n1", 1, NULL, NULL, &c), 0);
 	assert_int_equal(c.mode, SVM_IB_NONE);
 	svm_topology_free(none);
 
 	assert_int_equal(svm_ib_select(topo, &conf, SVM_IB_VF, 1, "../etc", 1, NULL, NULL, &c), -1);
-	assert_string_equal(last_error, "node name '../etc' is not a plain host name");
+	assert_string_equal(testutil_last_error, "node name '../etc' is not a plain host name");
 	assert_int_equal(svm_ib_release(&conf, 1, "a b"), -1);
 	/* nothing was ever reserved: release is a no-op */
 	snprintf(conf.runtime_dir, sizeof(conf.runtime_dir), "%s/never", tmpdir);
@@ -368,10 +314,10 @@ static void test_pf_reserved(void **state)
 	assert_string_equal(owner(PF), "job=1 node=n1\n");
 	/* a second job on the node gets neither the PF nor a VF of it */
 	assert_int_equal(pf(2, "n1", NULL, NULL), -1);
-	assert_string_equal(last_error, "ib=pf requested but InfiniBand adapter mlx4_0 (" PF ") is in use: job 1 on n1 holds the whole adapter");
+	assert_string_equal(testutil_last_error, "ib=pf requested but InfiniBand adapter mlx4_0 (" PF ") is in use: job 1 on n1 holds the whole adapter");
 	assert_int_equal(pf(1, "n2", NULL, NULL), -1);
 	assert_null(vf(2, "n1"));
-	assert_string_equal(last_error, "ib=vf requested but no free SR-IOV VF on mlx4_0 (" PF "): job 1 on n1 holds the whole adapter");
+	assert_string_equal(testutil_last_error, "ib=vf requested but no free SR-IOV VF on mlx4_0 (" PF "): job 1 on n1 holds the whole adapter");
 	assert_int_equal(svm_ib_select(topo, &conf, SVM_IB_PF, 2, "n1", 0, NULL, NULL, &c), -1);
 	/* held by another job: the prolog fails the job, not the node */
 	assert_int_equal(c.busy, 1);
@@ -387,7 +333,7 @@ static void test_pf_reserved(void **state)
 	/* a VF in use keeps the PF from being taken */
 	assert_string_equal(vf(3, "n1"), "0000:05:00.1");
 	assert_int_equal(pf(4, "n1", NULL, NULL), -1);
-	assert_string_equal(last_error, "ib=pf requested but InfiniBand adapter mlx4_0 (" PF ") is in use: job 3 on n1 holds its VF 0000:05:00.1");
+	assert_string_equal(testutil_last_error, "ib=pf requested but InfiniBand adapter mlx4_0 (" PF ") is in use: job 3 on n1 holds its VF 0000:05:00.1");
 	assert_string_equal(owner(PF), "");
 	assert_int_equal(svm_ib_release(&conf, 3, "n1"), 1);
 	assert_int_equal(pf(4, "n1", NULL, NULL), 0);
@@ -423,13 +369,13 @@ static void test_stale_pf(void **state)
 	l.unknown = 1;
 	assert_int_equal(pf(2, "n1", liveness, &l), -1);
 	assert_string_equal(owner(PF), "job=1 node=n1\n");
-	assert_string_equal(last_info, "");
+	assert_string_equal(testutil_last_info, "");
 	/* job 1 is over and its epilog never ran: reclaimed, and logged */
 	l.unknown = 0;
 	l.dead = 1;
 	assert_int_equal(pf(2, "n1", liveness, &l), 0);
 	assert_string_equal(owner(PF), "job=2 node=n1\n");
-	assert_string_equal(last_info, "InfiniBand adapter " PF " was held by job 1 on n1, which is no longer running: reclaimed for job 2 on n1");
+	assert_string_equal(testutil_last_info, "InfiniBand adapter " PF " was held by job 1 on n1, which is no longer running: reclaimed for job 2 on n1");
 	/* job 1's late epilog releases nothing of job 2's */
 	assert_int_equal(svm_ib_release(&conf, 1, "n1"), 0);
 	assert_int_equal(svm_ib_release(&conf, 2, "n1"), 1);
@@ -469,7 +415,7 @@ static void test_stale_vf_unknown(void **state)
 	assert_int_equal(svm_ib_select(topo, &conf, SVM_IB_VF, 5, "n1", 1, liveness, &l, &c), 0);
 	assert_string_equal(c.bdf, "0000:05:00.2");
 	assert_string_equal(owner("0000:05:00.2"), "job=5 node=n1\n");
-	assert_string_equal(last_info, "VF 0000:05:00.2 was held by job 2 on n1, which is no longer running: reclaimed for job 5 on n1");
+	assert_string_equal(testutil_last_info, "VF 0000:05:00.2 was held by job 2 on n1, which is no longer running: reclaimed for job 5 on n1");
 }
 
 static void test_ib_allowed(void **state)
@@ -505,10 +451,10 @@ static void test_ib_allowed(void **state)
 	/* bad values name the file and line, and change nothing */
 	svm_config_defaults(&c);
 	assert_int_equal(svm_config_parse(&c, "/etc/slurm/vm.conf", "ib = vf\nib_allowed = none,gpu\n"), -1);
-	assert_string_equal(last_error, "/etc/slurm/vm.conf line 2: ib_allowed: 'gpu' is not one of none pf vf");
+	assert_string_equal(testutil_last_error, "/etc/slurm/vm.conf line 2: ib_allowed: 'gpu' is not one of none pf vf");
 	assert_int_equal(svm_config_ib_allowed(&c, SVM_IB_PF, err, sizeof(err)), -1);
 	assert_int_equal(svm_config_parse(&c, "vm.conf", "ib_allowed = auto\n"), -1);
-	assert_string_equal(last_error, "vm.conf line 1: ib_allowed: 'auto' is not one of none pf vf");
+	assert_string_equal(testutil_last_error, "vm.conf line 1: ib_allowed: 'auto' is not one of none pf vf");
 }
 
 /* A user's path with a newline in it stays on one line everywhere. */
@@ -520,12 +466,12 @@ static void test_log_escape(void **state)
 
 	(void)state;
 	svm_error("cannot open image %s: %s", "/home/u/a\nb.qcow2", "No such file");
-	assert_string_equal(last_error, "cannot open image /home/u/a\\nb.qcow2: No such file");
+	assert_string_equal(testutil_last_error, "cannot open image /home/u/a\\nb.qcow2: No such file");
 	svm_info("x\r\ty\033[2J\177z");
-	assert_string_equal(last_info, "x\\r\\ty\\x1b[2J\\x7fz");
+	assert_string_equal(testutil_last_info, "x\\r\\ty\\x1b[2J\\x7fz");
 	/* unchanged: UTF-8 and ordinary text */
 	svm_info("caf\xc3\xa9 ok");
-	assert_string_equal(last_info, "caf\xc3\xa9 ok");
+	assert_string_equal(testutil_last_info, "caf\xc3\xa9 ok");
 	/* truncation never leaves half an escape */
 	assert_int_equal(svm_log_escape(buf, 6, "ab\ncd"), 5);
 	assert_string_equal(buf, "ab\\nc");
@@ -536,11 +482,11 @@ static void test_log_escape(void **state)
 	snprintf(logfile, sizeof(logfile), "%s/slurmd-n1.log", tmpdir);
 	snprintf(slurmconf, sizeof(slurmconf), "%s/slurm.conf", tmpdir);
 	snprintf(text, sizeof(text), "SlurmdLogFile=%s/slurmd-%%n.log\nSlurmdDebug=info\n", tmpdir);
-	write_str(slurmconf, text);
-	write_str(logfile, "");
+	testutil_write_str(slurmconf, text);
+	testutil_write_str(logfile, "");
 	svm_slurmdlog_init("slurm-vm-prolog", slurmconf, "n1", 42);
 	svm_error("cannot open image %s", "/home/u/a\nerror: forged line\n");
-	svm_log_init(capture, SVM_LOG_DEBUG);
+	testutil_log_capture();
 	fd = open(logfile, O_RDONLY);
 	assert_true(fd >= 0);
 	n = read(fd, text, sizeof(text) - 1);

@@ -20,6 +20,7 @@
 #include "image.h"
 #include "log.h"
 #include "vmconf.h"
+#include "testutil.h"
 
 static char tmpdir[PATH_MAX];
 static struct svm_config conf;
@@ -75,15 +76,6 @@ static int have_qemu_img(void)
 
 #define NEED_QEMU_IMG() do { if (!have_qemu_img()) { print_message("qemu-img not installed: skipped\n"); skip(); } } while (0)
 
-static void write_file(const char *path, const void *data, size_t len)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, data, len), (ssize_t)len);
-	close(fd);
-}
-
 /* Overwrites LEN bytes at OFF of PATH. */
 static void patch(const char *path, off_t off, const void *data, size_t len)
 {
@@ -114,9 +106,7 @@ static void check_rejects(const char *path, const char *fmt, ...)
 static int setup_group(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "%s/svm-test-image.XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (!mkdtemp(tmpdir))
+	if (testutil_tmpdir(tmpdir, sizeof(tmpdir), "svm-test-image") < 0)
 		return -1;
 	svm_log_init(NULL, SVM_LOG_ERROR);
 	return 0;
@@ -124,16 +114,8 @@ static int setup_group(void **state)
 
 static int teardown_group(void **state)
 {
-	char *argv[] = { "rm", "-rf", tmpdir, NULL };
-	pid_t pid;
-
 	(void)state;
-	pid = fork();
-	if (pid == 0) {
-		execvp("rm", argv);
-		_exit(127);
-	}
-	waitpid(pid, NULL, 0);
+	testutil_rm_rf(tmpdir);
 	return 0;
 }
 
@@ -219,7 +201,7 @@ static int raw_with(const char *name, size_t size, size_t off, const void *sig, 
 	assert_true(size <= sizeof(buf) && off + len <= size);
 	memset(buf, 0, size);
 	memcpy(buf + off, sig, len);
-	write_file(tmp(name), buf, size);
+	testutil_write_file(tmp(name), buf, size);
 	err[0] = '\0';
 	return svm_image_check(tmp(name), &conf, &info, err, sizeof(err));
 }
@@ -248,7 +230,7 @@ static void test_raw(void **state)
 
 	/* not disks: zeros, 4 KiB of noise, a text file, a signature cut off */
 	memset(buf, 0, sizeof(buf));
-	write_file(tmp("zeros.raw"), buf, sizeof(buf));
+	testutil_write_file(tmp("zeros.raw"), buf, sizeof(buf));
 	check_rejects(tmp("zeros.raw"), "image %s is not a disk image: no partition table, boot sector or filesystem",
 		      tmp("zeros.raw"));
 	for (size_t i = 0; i < sizeof(buf); i++) {
@@ -256,10 +238,10 @@ static void test_raw(void **state)
 		buf[i] = (unsigned char)(x >> 16);
 	}
 	buf[510] = 0;		/* a fixed seed, but say it: no chance signature */
-	write_file(tmp("noise.raw"), buf, sizeof(buf));
+	testutil_write_file(tmp("noise.raw"), buf, sizeof(buf));
 	check_rejects(tmp("noise.raw"), "image %s is not a disk image: no partition table, boot sector or filesystem",
 		      tmp("noise.raw"));
-	write_file(tmp("notes.txt"), "#!/bin/sh\necho this is not a disk\n", 34);
+	testutil_write_file(tmp("notes.txt"), "#!/bin/sh\necho this is not a disk\n", 34);
 	check_rejects(tmp("notes.txt"), "image %s is not a disk image: no partition table, boot sector or filesystem",
 		      tmp("notes.txt"));
 	assert_null(svm_image_raw_kind((const unsigned char *)"\x55", 1));
@@ -342,7 +324,7 @@ static void test_other_formats(void **state)
 	assert_int_equal(qemu_img("create", "-q", "-f", "qcow", tmp("v1.qcow"), "64M", NULL), 0);
 	check_rejects(tmp("v1.qcow"), "image %s is qcow2 version 1: only versions 2 and 3 are supported",
 		      tmp("v1.qcow"));
-	write_file(tmp("disk.luks"), "LUKS\xba\xbe\0\x02", 8);
+	testutil_write_file(tmp("disk.luks"), "LUKS\xba\xbe\0\x02", 8);
 	check_rejects(tmp("disk.luks"), "image %s is in luks format: only qcow2 and raw images are accepted",
 		      tmp("disk.luks"));
 }
@@ -536,11 +518,11 @@ static void test_qemu_rules(void **state)
 static void test_not_images(void **state)
 {
 	(void)state;
-	write_file(tmp("empty"), "", 0);
+	testutil_write_file(tmp("empty"), "", 0);
 	check_rejects(tmp("empty"), "image %s is empty", tmp("empty"));
 	assert_int_equal(mkdir(tmp("dir"), 0755), 0);
 	check_rejects(tmp("dir"), "image %s is a directory, not a disk image", tmp("dir"));
-	write_file(tmp("target.raw"), "x", 1);
+	testutil_write_file(tmp("target.raw"), "x", 1);
 	assert_int_equal(symlink(tmp("target.raw"), tmp("link.raw")), 0);
 	check_rejects(tmp("link.raw"), "image %s is a symbolic link: not allowed (give the image's own path)",
 		      tmp("link.raw"));
@@ -551,7 +533,7 @@ static void test_not_images(void **state)
 	check_rejects(tmp("fifo"), "image %s is not a regular file", tmp("fifo"));
 	check_rejects("/dev/null", "image /dev/null is not a regular file");
 	if (geteuid() != 0) {
-		write_file(tmp("secret"), "x", 1);
+		testutil_write_file(tmp("secret"), "x", 1);
 		chmod(tmp("secret"), 0);
 		check_rejects(tmp("secret"), "cannot open image %s: Permission denied", tmp("secret"));
 	}

@@ -15,22 +15,12 @@
 #include "jobenv.h"
 #include "log.h"
 #include "vmconf.h"
-
-static char errors[4096];
-
-static void capture(enum svm_log_level level, const char *msg)
-{
-	if (level == SVM_LOG_ERROR && strlen(errors) + strlen(msg) + 2 < sizeof(errors)) {
-		strcat(errors, msg);
-		strcat(errors, "\n");
-	}
-}
+#include "testutil.h"
 
 static int setup(void **state)
 {
 	(void)state;
-	errors[0] = '\0';
-	svm_log_init(capture, SVM_LOG_DEBUG);
+	testutil_log_capture();
 	clearenv();
 	setenv("SLURM_JOB_ID", "42", 1);
 	setenv("SLURM_JOB_UID", "1000", 1);
@@ -71,7 +61,7 @@ static void test_long_values(void **state)
 	assert_string_equal(env.user, "");
 	assert_string_equal(env.node, "n1");
 	assert_int_equal(env.vm, 0);
-	assert_string_equal(errors, "");
+	assert_string_equal(testutil_errors, "");
 	svm_jobenv_free(&env);
 
 	/* the same for a VM job */
@@ -108,7 +98,7 @@ static void test_bad_node(void **state)
 	(void)state;
 	setenv("SLURMD_NODENAME", "n1\nfake line", 1);
 	assert_int_equal(svm_jobenv_read(&env, uerr, sizeof(uerr)), -1);
-	assert_string_equal(errors, "SLURMD_NODENAME is not a usable node name\n");
+	assert_string_equal(testutil_errors, "SLURMD_NODENAME is not a usable node name\n");
 	svm_jobenv_free(&env);
 }
 
@@ -136,7 +126,7 @@ static void test_request(void **state)
 	assert_int_equal(svm_jobenv_read(&env, uerr, sizeof(uerr)), 0);
 	assert_int_equal(env.vm, 1);
 	assert_int_equal(strncmp(uerr, "--vm-hugepages: ", 16), 0);
-	assert_string_equal(errors, "");
+	assert_string_equal(testutil_errors, "");
 	svm_jobenv_free(&env);
 }
 

@@ -179,12 +179,119 @@ static void test_decode_bad(void **state)
 	assert_int_equal(v.n, 1);	/* VM_IMAGE only, then the refusal */
 }
 
+/* Every value of every enumerated option arrives as it was given. */
+static void test_round_trip_values(void **state)
+{
+	static const char *const hp[] = { "none", "2M", "1G" };
+	static const char *const ib[] = { "none", "pf", "vf" };
+	static struct svm_options in, out;
+	static struct vars v;
+	char err[512];
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		svm_options_init(&in);
+		assert_int_equal(svm_opt_image(&in, "/i.qcow2", err, sizeof(err)), 0);
+		assert_int_equal(svm_opt_hugepages(&in, hp[i], err, sizeof(err)), 0);
+		assert_int_equal(svm_opt_ib(&in, ib[i], err, sizeof(err)), 0);
+		assert_int_equal(svm_opt_mem(&in, i == 2 ? "65536" : "64M", err, sizeof(err)), 0);
+		v.n = 0;
+		assert_int_equal(svm_request_encode(&in, NULL, put, &v, err, sizeof(err)), 0);
+		assert_int_equal(svm_request_decode(&out, get, &v, err, sizeof(err)), 0);
+		assert_int_equal(out.hugepages, in.hugepages);
+		assert_int_equal(out.ib, in.ib);
+		assert_int_equal(out.mem_mib, i == 2 ? 65536 : 64);
+	}
+	/* the table names each value once, as slurmd and the options know it */
+	for (size_t i = 0; i < svm_request_n_vars; i++) {
+		assert_int_equal(strncmp(svm_request_vars[i].name, "VM_", 3), 0);
+		assert_int_equal(strncmp(svm_request_vars[i].opt, "--vm-", 5), 0);
+		for (size_t k = 0; k < i; k++)
+			assert_string_not_equal(svm_request_vars[i].name, svm_request_vars[k].name);
+	}
+}
+
+/* Decodes the one variable NAME=VALUE next to a good image; returns what
+ * decode returned, the message in ERR. */
+static int decode_one(struct svm_options *out, const char *name, const char *value,
+		      char *err, size_t errlen)
+{
+	static struct vars v;
+
+	v.n = 0;
+	if (strcmp(name, "VM_IMAGE"))
+		put(&v, "VM_IMAGE", "/i.qcow2");
+	put(&v, name, value);
+	return svm_request_decode(out, get, &v, err, errlen);
+}
+
+/* Each value the prolog is handed is checked as the option would be, and
+ * the line names the option the user knows. */
+static void test_decode_each(void **state)
+{
+	static struct svm_options out;
+	static struct vars v;
+	char err[512], mounts[2048];
+	size_t off = 0;
+
+	(void)state;
+	assert_int_equal(decode_one(&out, "VM_IMAGE", "", err, sizeof(err)), -1);
+	assert_string_equal(err, "--vm-image: empty image path");
+	assert_int_equal(decode_one(&out, "VM_IMAGE", "/a\nb", err, sizeof(err)), -1);
+	assert_string_equal(err, "--vm-image: image path must not contain a newline or a comma");
+	assert_int_equal(decode_one(&out, "VM_MEM", "32M", err, sizeof(err)), -1);
+	assert_string_equal(err, "--vm-mem: '32M' is less than the 64 MiB a guest needs");
+	assert_int_equal(decode_one(&out, "VM_HUGEPAGES", "3M", err, sizeof(err)), -1);
+	assert_string_equal(err, "--vm-hugepages: '3M' is not one of none|2M|1G");
+	/* auto is the site's to choose, not the user's */
+	assert_int_equal(decode_one(&out, "VM_IB", "auto", err, sizeof(err)), -1);
+	assert_string_equal(err, "--vm-ib: 'auto' is not one of none|pf|vf");
+	assert_int_equal(decode_one(&out, "VM_MOUNTS", "/a/../etc:/x", err, sizeof(err)), -1);
+	assert_string_equal(err, "--vm-mount: '/a/../etc:/x': paths must not contain '..'");
+
+	/* empty mounts and empty parts are none; 16 mounts, not 17 */
+	assert_int_equal(decode_one(&out, "VM_MOUNTS", "", err, sizeof(err)), 0);
+	assert_int_equal(out.n_mounts, 0);
+	assert_int_equal(decode_one(&out, "VM_MOUNTS", ",/a:/b,,", err, sizeof(err)), 0);
+	assert_int_equal(out.n_mounts, 1);
+	for (int i = 0; i < 17; i++)
+		off += (size_t)snprintf(mounts + off, sizeof(mounts) - off, "%s/s%d:/d%d", i ? "," : "", i, i);
+	assert_int_equal(decode_one(&out, "VM_MOUNTS", mounts, err, sizeof(err)), -1);
+	assert_string_equal(err, "--vm-mount: more than 16 mounts");
+	*strrchr(mounts, ',') = '\0';
+	assert_int_equal(decode_one(&out, "VM_MOUNTS", mounts, err, sizeof(err)), 0);
+	assert_int_equal(out.n_mounts, 16);
+	assert_string_equal(out.mounts[15].dst, "/d15");
+
+	/* decode starts from nothing: the last request's values do not stay */
+	assert_int_equal(decode_one(&out, "VM_MEM", "128", err, sizeof(err)), 0);
+	assert_int_equal(out.n_mounts, 0);
+	assert_int_equal(out.mem_mib, 128);
+	assert_int_equal(decode_one(&out, "VM_IB", "pf", err, sizeof(err)), 0);
+	assert_int_equal(out.mem_mib, 0);
+	assert_int_equal(out.ib, SVM_IB_PF);
+	/* no image: not a VM job, whatever else is set */
+	v.n = 0;
+	put(&v, "VM_MEM", "128");
+	assert_int_equal(svm_request_decode(&out, get, &v, err, sizeof(err)), 0);
+	assert_string_equal(out.image, "");
+	/* the first bad value in table order is the one reported */
+	v.n = 0;
+	put(&v, "VM_IB", "all");
+	put(&v, "VM_MEM", "lots");
+	put(&v, "VM_IMAGE", "/i");
+	assert_int_equal(svm_request_decode(&out, get, &v, err, sizeof(err)), -1);
+	assert_int_equal(strncmp(err, "--vm-mem: ", 10), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_comma),
 		cmocka_unit_test(test_decode_bad),
+		cmocka_unit_test(test_round_trip_values),
+		cmocka_unit_test(test_decode_each),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

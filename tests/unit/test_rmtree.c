@@ -22,6 +22,7 @@
 
 #include "log.h"
 #include "rmtree.h"
+#include "testutil.h"
 
 /* not in /etc/passwd: the removal needs only the number */
 #define USER_UID 42424
@@ -30,23 +31,13 @@
 static char base[64];		/* root's 0700 dir: the job user cannot reach it by path */
 static char tree[128];		/* base/job: the user's tree */
 static char outside[128];	/* base/outside: root's, a link target */
-static char errors[8192];	/* every error line, to assert on */
-
-static void capture(enum svm_log_level level, const char *msg)
-{
-	if (level == SVM_LOG_ERROR && strlen(errors) + strlen(msg) + 2 < sizeof(errors)) {
-		strcat(errors, msg);
-		strcat(errors, "\n");
-	}
-}
 
 static int setup(void **state)
 {
 	(void)state;
 	if (geteuid() != 0)
 		return 0;
-	errors[0] = '\0';
-	svm_log_init(capture, SVM_LOG_DEBUG);
+	testutil_log_capture();
 	snprintf(base, sizeof(base), "/tmp/svm-rmtree.XXXXXX");
 	assert_non_null(mkdtemp(base));
 	snprintf(tree, sizeof(tree), "%s/job", base);
@@ -131,7 +122,7 @@ static void test_user_tree(void **state)
 	assert_false(exists(tree));
 	assert_int_equal(lstat(secret, &st), 0);
 	assert_int_equal(st.st_uid, 0);
-	assert_string_equal(errors, "");
+	assert_string_equal(testutil_errors, "");
 }
 
 /* The user swaps directories d<i> of their tree with links l<i> to root's
@@ -215,10 +206,10 @@ static void test_runs_as_the_user(void **state)
 	assert_true(exists(path));
 	snprintf(path, sizeof(path), "%s/mine", tree);
 	assert_false(exists(path));
-	assert_non_null(strstr(errors, "cannot remove "));
+	assert_non_null(strstr(testutil_errors, "cannot remove "));
 	/* one line, the name escaped */
-	assert_non_null(strstr(errors, "/job/.../kept\\x0afake: log line: unlink: Permission denied\n"));
-	assert_null(strstr(errors, "\nfake"));
+	assert_non_null(strstr(testutil_errors, "/job/.../kept\\x0afake: log line: unlink: Permission denied\n"));
+	assert_null(strstr(testutil_errors, "\nfake"));
 
 	/* root's own cleanup of this test */
 	snprintf(path, sizeof(path), "%s/roots/kept\nfake: log line", tree);
@@ -265,7 +256,7 @@ static void test_deep(void **state)
 
 	assert_int_equal(svm_rmtree(tree), 0);
 	assert_false(exists(tree));
-	assert_string_equal(errors, "");
+	assert_string_equal(testutil_errors, "");
 }
 
 /* The same as root's own tree (no user to drop to). */
@@ -306,7 +297,7 @@ static void test_state_dir(void **state)
 	assert_int_equal(svm_rmtree(tree), 0);
 	assert_false(exists(tree));
 	assert_true(exists(outside));
-	assert_string_equal(errors, "");
+	assert_string_equal(testutil_errors, "");
 }
 
 /* A mount point in the user's tree is not crossed and stays, with what is
@@ -339,7 +330,7 @@ static void test_mount_point(void **state)
 	assert_true(exists(inside));
 	snprintf(inside, sizeof(inside), "%s/other", tree);
 	assert_false(exists(inside));
-	assert_non_null(strstr(errors, "/job/mnt: a mount point, left in place"));
+	assert_non_null(strstr(testutil_errors, "/job/mnt: a mount point, left in place"));
 
 	assert_int_equal(umount(mnt), 0);
 	rmdir(mnt);
@@ -351,7 +342,7 @@ static void test_missing(void **state)
 	(void)state;
 	NEED_ROOT();
 	assert_int_equal(svm_rmtree(tree), 0);
-	assert_string_equal(errors, "");
+	assert_string_equal(testutil_errors, "");
 }
 
 static void test_log_safe(void **state)

@@ -22,15 +22,10 @@
 #include "log.h"
 #include "loglimit.h"
 #include "safefs.h"
+#include "testutil.h"
 
 static char dir[64];
 static int dfd = -1;
-
-static void quiet(enum svm_log_level level, const char *msg)
-{
-	(void)level;
-	(void)msg;
-}
 
 static int setup(void **state)
 {
@@ -92,7 +87,7 @@ static void test_hand_refuses_symlink(void **state)
 	int fd;
 
 	(void)state;
-	svm_log_init(quiet, SVM_LOG_ERROR);
+	testutil_log_quiet();
 	fd = openat(dfd, "f", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0604);
 	assert_true(fd >= 0);
 	assert_int_equal(fchmod(fd, 0604), 0);
@@ -141,7 +136,7 @@ static void test_connect_at(void **state)
 	/* a symlink to a real socket is still refused */
 	snprintf(target, sizeof(target), "%s/s", dir);
 	assert_int_equal(symlinkat(target, dfd, "sl"), 0);
-	svm_log_init(quiet, SVM_LOG_ERROR);
+	testutil_log_quiet();
 	errno = 0;
 	assert_int_equal(svm_unix_connect_at(dfd, "sl"), -1);
 	assert_int_equal(errno, ELOOP);
@@ -173,7 +168,7 @@ static void test_listen_at(void **state)
 	close(l);
 	fd = openat(dfd, "f", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 	close(fd);
-	svm_log_init(quiet, SVM_LOG_ERROR);
+	testutil_log_quiet();
 	assert_int_equal(svm_unix_listen_at(dfd, "f", 4), -1);
 	svm_log_init(NULL, SVM_LOG_ERROR);
 	assert_int_equal(fstatat(dfd, "f", &st, AT_SYMLINK_NOFOLLOW), 0);

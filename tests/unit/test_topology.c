@@ -17,30 +17,16 @@
 #include "cpuset.h"
 #include "log.h"
 #include "topology.h"
-
-static char last_error[1024];
-
-static void capture(enum svm_log_level level, const char *msg)
-{
-	if (level == SVM_LOG_ERROR)
-		snprintf(last_error, sizeof(last_error), "%s", msg);
-}
+#include "testutil.h"
 
 static int setup(void **state)
 {
 	(void)state;
-	last_error[0] = '\0';
-	svm_log_init(capture, SVM_LOG_DEBUG);
+	testutil_log_capture();
 	return 0;
 }
 
-static const char *topo_path(const char *name)
-{
-	static char buf[4096];
-
-	snprintf(buf, sizeof(buf), "%s/tests/topologies/%s", SVM_SRCDIR, name);
-	return buf;
-}
+#define topo_path(name) testutil_srcpath("topologies", name)
 
 /* The reserved_cpus of each topology: the first core of each package, as
  * Slurm's CoreSpecCount would leave them. */
@@ -254,9 +240,9 @@ static void test_restricted_cpuset(void **state)
 
 	/* PU 4 exists on the machine but is outside the allowed cpuset */
 	assert_int_equal(svm_topology_load(topo_path("16amd64-8n2c-cpusets.xml"), "2-4", "0", &t), -1);
-	assert_string_equal(last_error, "job CPUs 2-4 are not all on this host (allowed: 0-3,5-6,12-15)");
+	assert_string_equal(testutil_last_error, "job CPUs 2-4 are not all on this host (allowed: 0-3,5-6,12-15)");
 	assert_int_equal(svm_topology_load(topo_path("16amd64-8n2c-cpusets.xml"), NULL, "4", &t), -1);
-	assert_string_equal(last_error, "reserved_cpus 4 names CPUs this host does not have or allow (allowed: 0-3,5-6,12-15)");
+	assert_string_equal(testutil_last_error, "reserved_cpus 4 names CPUs this host does not have or allow (allowed: 0-3,5-6,12-15)");
 	/* only PUs without an allowed node: the first allowed node */
 	assert_int_equal(svm_topology_load(topo_path("16amd64-8n2c-cpusets.xml"), "12-15", "0", &t), 0);
 	assert_int_equal(t->n_cells, 1);
@@ -282,7 +268,7 @@ static void test_slurm_cpus(void **state)
 	assert_string_equal(os, "0-23");
 	free(os);
 	assert_null(svm_topology_slurm_cpus(f, "20-24"));
-	assert_string_equal(last_error, "Slurm's CPU ids 20-24 are not all on this host (it has 24 usable CPUs)");
+	assert_string_equal(testutil_last_error, "Slurm's CPU ids 20-24 are not all on this host (it has 24 usable CPUs)");
 	assert_null(svm_topology_slurm_cpus(f, "x"));
 }
 
@@ -293,7 +279,7 @@ static void test_errors(void **state)
 
 	(void)state;
 	assert_int_equal(svm_topology_load(f, "0-3", "3", &t), -1);
-	assert_string_equal(last_error, "reserved_cpus 3 overlap the job's CPUs 0-3: emulator threads must not share the job's CPUs");
+	assert_string_equal(testutil_last_error, "reserved_cpus 3 overlap the job's CPUs 0-3: emulator threads must not share the job's CPUs");
 	/* nothing reserved, the job has every PU: the emulator shares them */
 	assert_int_equal(svm_topology_load(f, NULL, NULL, &t), 0);
 	assert_string_equal(t->emulator_cpus, "0-23");
@@ -310,15 +296,15 @@ static void test_errors(void **state)
 	svm_topology_free(t);
 	t = NULL;
 	assert_int_equal(svm_topology_load(f, NULL, "0-23", &t), -1);
-	assert_string_equal(last_error, "no CPU left for the job: reserved_cpus 0-23 takes every allowed CPU (0-23)");
+	assert_string_equal(testutil_last_error, "no CPU left for the job: reserved_cpus 0-23 takes every allowed CPU (0-23)");
 	assert_int_equal(svm_topology_load(f, "0-", "1", &t), -1);
-	assert_string_equal(last_error, "job CPU list '0-' is not a CPU list (e.g. 0-3,8-11)");
+	assert_string_equal(testutil_last_error, "job CPU list '0-' is not a CPU list (e.g. 0-3,8-11)");
 	assert_int_equal(svm_topology_load(f, "20-30", "1", &t), -1);
-	assert_string_equal(last_error, "job CPUs 20-30 are not all on this host (allowed: 0-23)");
+	assert_string_equal(testutil_last_error, "job CPUs 20-30 are not all on this host (allowed: 0-23)");
 	assert_int_equal(svm_topology_load(f, "2", "x", &t), -1);
-	assert_string_equal(last_error, "reserved_cpus 'x' is not a CPU list (e.g. 0,1 or 0-3)");
+	assert_string_equal(testutil_last_error, "reserved_cpus 'x' is not a CPU list (e.g. 0,1 or 0-3)");
 	assert_int_equal(svm_topology_load("/nonexistent/topo.xml", "2", "1", &t), -1);
-	assert_string_equal(last_error, "cannot read the topology /nonexistent/topo.xml: No such file or directory");
+	assert_string_equal(testutil_last_error, "cannot read the topology /nonexistent/topo.xml: No such file or directory");
 	assert_null(t);
 }
 

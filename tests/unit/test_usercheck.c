@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "asuser.h"
+#include "testutil.h"
 #include "usercheck.h"
 
 static char err[1024];
@@ -75,8 +76,7 @@ static void test_workdir(void **state)
 	char dir[PATH_MAX], want[PATH_MAX + 128];
 
 	(void)state;
-	snprintf(dir, sizeof(dir), "%s/svm-test-wd.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	assert_non_null(mkdtemp(dir));
+	assert_int_equal(testutil_tmpdir(dir, sizeof(dir), "svm-test-wd"), 0);
 	assert_int_equal(svm_workdir_check(dir, err, sizeof(err)), 0);
 	assert_int_equal(rmdir(dir), 0);
 	assert_int_equal(svm_workdir_check(dir, err, sizeof(err)), -1);

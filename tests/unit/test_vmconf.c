@@ -13,21 +13,12 @@
 
 #include "log.h"
 #include "vmconf.h"
-
-/* The last error line, to assert on what an admin would read. */
-static char last_error[1024];
-
-static void capture(enum svm_log_level level, const char *msg)
-{
-	if (level == SVM_LOG_ERROR)
-		snprintf(last_error, sizeof(last_error), "%s", msg);
-}
+#include "testutil.h"
 
 static int setup(void **state)
 {
 	(void)state;
-	last_error[0] = '\0';
-	svm_log_init(capture, SVM_LOG_DEBUG);
+	testutil_log_capture();
 	return 0;
 }
 
@@ -93,7 +84,7 @@ static void test_full_file(void **state)
 	assert_int_equal(c.check_timeout, 45);
 	assert_string_equal(c.network_name, "svmbr");
 	assert_int_equal(c.shared_paths.n, 1);
-	assert_string_equal(last_error, "");
+	assert_string_equal(testutil_last_error, "");
 }
 
 /* Each bad line is rejected with a message naming the file, line and key. */
@@ -128,9 +119,9 @@ static void test_errors(void **state)
 		struct svm_config c;
 
 		svm_config_defaults(&c);
-		last_error[0] = '\0';
+		testutil_last_error[0] = '\0';
 		assert_int_equal(svm_config_parse(&c, "vm.conf", cases[i].text), -1);
-		assert_string_equal(last_error, cases[i].msg);
+		assert_string_equal(testutil_last_error, cases[i].msg);
 	}
 }
 
@@ -147,7 +138,7 @@ static void test_long_line(void **state)
 	text[n] = '\0';
 	svm_config_defaults(&c);
 	assert_int_equal(svm_config_parse(&c, "vm.conf", text), -1);
-	assert_string_equal(last_error, "vm.conf line 1: line longer than 4095 bytes");
+	assert_string_equal(testutil_last_error, "vm.conf line 1: line longer than 4095 bytes");
 	free(text);
 }
 
@@ -170,7 +161,7 @@ static void test_load_file(void **state)
 	assert_int_equal(svm_config_load(&c, path, 1), 0);
 	assert_int_equal(c.domain_type, SVM_DOMAIN_KVM);
 	assert_int_equal(svm_config_load(&c, path, 0), -1);
-	assert_non_null(strstr(last_error, "cannot open config"));
+	assert_non_null(strstr(testutil_last_error, "cannot open config"));
 }
 
 /* The one lookup: plugstack config= or --config first, then vm.conf next

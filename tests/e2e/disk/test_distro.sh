@@ -28,21 +28,16 @@ expect_eq "the guests wrote into the shared working directory as the user" \
 	"$(stat -c '%U %n' "$WORK"/out.n1 "$WORK"/out.n2 2>/dev/null | sed "s|$WORK/||")" \
 	"$SVM_TEST_USER out.n1
 $SVM_TEST_USER out.n2"
-svm_run sh -c "cd '$WORK' && srun -N1 -n1 --vm-image='$DIMG' sh -c 'cat /proc/self/cgroup; findmnt -n -o OPTIONS /run/slurmvm | tr , \"\\n\" | grep -x ro; systemctl --version | head -n1 | cut -d\" \" -f1-2'"
-expect_eq "the host's agent runs from its read-only medium under the image's systemd" "$OUT" "0::/system.slice/slurm-vm-agent.service
-ro
-systemd 257"
-
-# ---- exit codes and signals as for native tasks
-svm_run sh -c "cd '$WORK' && srun -N1 -n1 --vm-image='$DIMG' sh -c 'exit 7'"
-expect_rc "the task's exit code is srun's" 7
-svm_run sh -c "cd '$WORK' && srun -N1 -n1 --vm-image='$DIMG' sh -c 'kill -USR1 \$\$'"
-expect_match "a task killed by a signal is reported as for a native task" "$ERR" "task 0: User defined signal 1"
-
-# ---- sbatch: two steps in the same guests
+# ---- sbatch: steps in the same guests; the agent, exit codes and signals
+# as for native tasks (steps of one allocation: two boots, not one a step)
 cat > "$WORK/two-steps.sh" <<'EOS'
 #!/bin/sh
 srun -N2 -n2 cat /proc/sys/kernel/random/boot_id | sort > boot1
+srun -N1 -n1 sh -c 'cat /proc/self/cgroup; findmnt -n -o OPTIONS /run/slurmvm | tr , "\n" | grep -x ro; systemctl --version | head -n1 | cut -d" " -f1-2' > agent.out
+srun -N1 -n1 sh -c 'exit 7'
+echo "EXIT7 $?"
+srun -N1 -n1 sh -c 'kill -USR1 $$' 2> usr1.err
+echo "USR1 $?"
 srun -N2 -n2 cat /proc/sys/kernel/random/boot_id | sort > boot2
 cmp -s boot1 boot2 && echo "SAMEBOOT yes" || echo "SAMEBOOT no"
 echo "DISTINCT $(sort -u boot1 | wc -l)"
@@ -50,8 +45,13 @@ EOS
 chmod +x "$WORK/two-steps.sh"
 chown "$SVM_TEST_USER" "$WORK/two-steps.sh"
 svm_run sh -c "cd '$WORK' && sbatch -W -N2 -o two-steps.out --vm-image='$DIMG' ./two-steps.sh"
-expect_rc "sbatch --vm-image with two steps completes" 0
-expect_match "both steps ran in the same two guests" "$(cat "$WORK/two-steps.out" 2>/dev/null)" "SAMEBOOT yes"
+expect_rc "sbatch --vm-image with its steps completes" 0
+expect_eq "the host's agent runs from its read-only medium under the image's systemd" "$(cat "$WORK/agent.out" 2>/dev/null)" "0::/system.slice/slurm-vm-agent.service
+ro
+systemd 257"
+expect_match "a step's exit code is srun's" "$(cat "$WORK/two-steps.out" 2>/dev/null)" "EXIT7 7"
+expect_match "a task killed by a signal is reported as for a native task" "$(cat "$WORK/usr1.err" 2>/dev/null)" "task 0: User defined signal 1"
+expect_match "all steps ran in the same two guests" "$(cat "$WORK/two-steps.out" 2>/dev/null)" "SAMEBOOT yes"
 expect_match "one guest per node" "$(cat "$WORK/two-steps.out" 2>/dev/null)" "DISTINCT 2"
 
 # ---- scancel while the guests boot leaves nothing behind
