@@ -94,7 +94,7 @@ EXTRA_DIST += tests/check tests/demo tests/install-deps tests/valgrind-wrap test
 	tests/e2e/test_attack_teardown.sh tests/e2e/test_user_faults.sh tests/e2e/test_attack_runtime.sh \
 	tests/e2e/test_ib_policy.sh \
 	tests/mpi/mpi_hello.c tests/mpi/mpi_abort.c tests/mpi/mpi_bench.c tests/mpi/build-in-image \
-	bench/mpi-bench \
+	bench/mpi-bench bench/mpi-soak \
 	bench/mpi-finalize-race bench/plugin-overhead bench/boot-phases \
 	images/README.md images/build-test-image images/build-distro-image \
 	images/test-image/agent-placeholder images/test-image/agent-service \

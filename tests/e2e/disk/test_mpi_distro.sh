@@ -13,12 +13,6 @@ SVM_DISTRO_DIR=${SVM_DISTRO_DIR:-/var/tmp/slurm-vm-distro}
 DIMG=$SVM_DISTRO_DIR/trixie.qcow2
 BIN=$SVM_DISTRO_DIR/trixie-mpi
 SOAK=${SVM_MPI_SOAK:-10}
-# --mpi=pmix steps: only with SVM_MPI_PMIX=1.  On this one-host test
-# cluster both slurmstepd of a step create the same
-# /tmp/spmix_appdir_<uid>_<job>.<step> (the nodes share the host's /tmp),
-# so the second node's mpi/pmix fails before any rank starts: a harness
-# limit, not one of a real site (one slurmd per host).
-PMIX=${SVM_MPI_PMIX:-0}
 NCPU=$(nproc)		# each node's CPUs (tests/cluster/up): the guests get them
 ALL=$((2 * NCPU))
 svm_e2e_workdir e2e-mpi-distro
@@ -43,7 +37,6 @@ cat > "$WORK/steps.sh" <<EOS
 for i in 1 2 3 4 5 6; do srun -N2 -n2 true 2>/dev/null && break; sleep 5; done
 step() { # NAME SRUN-ARGS...: one step, its rc and duration
 	name=\$1; shift
-	case \$name in pmix*) [ "$PMIX" = 1 ] || return 0 ;; esac
 	t0=\$(date +%s)
 	timeout 300 srun "\$@" > "\$name.out" 2> "\$name.err"
 	echo "STEP \$name \$? \$((\$(date +%s) - t0))"
@@ -82,14 +75,10 @@ hello() {
 }
 hello pmi2 4
 hello pmi2all "$ALL"
-aborts=pmi2abort
-if [ "$PMIX" = 1 ]; then
-	hello pmix 4
-	hello pmixall "$ALL"
-	aborts="pmi2abort pmixabort"
-fi
+hello pmix 4
+hello pmixall "$ALL"
 
-for a in $aborts; do
+for a in pmi2abort pmixabort; do
 	expect_eq "$a: MPI_Abort makes srun fail" "$([ -n "$(st $a)" ] && [ "$(st $a)" != 0 ] && [ "$(st $a)" != 124 ] && echo failed)" failed
 	# (106 s here under TCG with two ranks per guest, 2 cores for two
 	# guests: the line is srun's own timeout, as in test_mpi.sh)
@@ -98,11 +87,9 @@ for a in $aborts; do
 	expect_match "$a: ... and the user sees the abort" "$(cat "$WORK/$a.err" 2>/dev/null)" "rank 1 aborting"
 done
 
-if [ "$PMIX" = 1 ]; then
-	ok=0
-	for i in $(seq 1 "$SOAK"); do [ "$(st pmixsoak$i)" = 0 ] && grep -q "^rank 3 of 4" "$WORK/pmixsoak$i.out" && ok=$((ok + 1)); done
-	expect_eq "$SOAK --mpi=pmix steps back to back all succeed" "$ok" "$SOAK"
-fi
+ok=0
+for i in $(seq 1 "$SOAK"); do [ "$(st pmixsoak$i)" = 0 ] && grep -q "^rank 3 of 4" "$WORK/pmixsoak$i.out" && ok=$((ok + 1)); done
+expect_eq "$SOAK --mpi=pmix steps back to back all succeed" "$ok" "$SOAK"
 ok=0
 for i in $(seq 1 "$SOAK"); do [ "$(st pmi2soak$i)" = 0 ] && grep -q "^rank 3 of 4" "$WORK/pmi2soak$i.out" && ok=$((ok + 1)); done
 expect_eq "$SOAK --mpi=pmi2 steps (2 ranks per guest) back to back all succeed" "$ok" "$SOAK"
@@ -116,7 +103,7 @@ if [ -n "$job" ]; then
 		"$(printf '%s\n' "$OUT" | awk -F'|' '$1 ~ /^mpi_hello/ && $2 != "0:0"' | head -n 3)" ""
 	expect_eq "sacct: the MPI_Abort steps have a non-zero exit code" \
 		"$(printf '%s\n' "$OUT" | awk -F'|' '$1 ~ /^mpi_abort/ && $2 != "0:0" {n++} END {print n + 0}')" \
-		"$([ "$PMIX" = 1 ] && echo 2 || echo 1)"
+		2
 	echo "# sacct: $steps; abort steps: $(printf '%s\n' "$OUT" | awk -F'|' '$1 ~ /^mpi_abort/ {printf "%s=%s ", $1, $2}')"
 fi
 
