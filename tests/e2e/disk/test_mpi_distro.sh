@@ -35,11 +35,18 @@ cat > "$WORK/steps.sh" <<EOS
 #!/bin/sh
 # The batch step may start before the other node's guest is up: wait for a step on both.
 for i in 1 2 3 4 5 6; do srun -N2 -n2 true 2>/dev/null && break; sleep 5; done
+hung=0
 step() { # NAME SRUN-ARGS...: one step, its rc and duration
 	name=\$1; shift
+	# after two steps that hung, the rest would only hang too: say so
+	# and stop (the checks below fail on what is missing), so that a
+	# broken MPI costs minutes, not the whole CI budget
+	if [ \$hung -ge 2 ]; then echo "STEP \$name skipped-after-2-hung-steps 0"; return; fi
 	t0=\$(date +%s)
-	timeout 300 srun "\$@" > "\$name.out" 2> "\$name.err"
-	echo "STEP \$name \$? \$((\$(date +%s) - t0))"
+	timeout 240 srun "\$@" > "\$name.out" 2> "\$name.err"
+	rc=\$?
+	[ \$rc = 124 ] && hung=\$((hung + 1))
+	echo "STEP \$name \$rc \$((\$(date +%s) - t0))"
 }
 step pmi2 -N2 -n4 --mpi=pmi2 ./mpi_hello.mpich
 step pmix -N2 -n4 --mpi=pmix ./mpi_hello.openmpi
@@ -52,7 +59,7 @@ for i in \$(seq 1 $SOAK); do step pmi2soak\$i -N2 -n4 --mpi=pmi2 ./mpi_hello.mpi
 EOS
 chmod +x "$WORK/steps.sh"
 chown "$SVM_TEST_USER" "$WORK/steps.sh"
-svm_run sh -c "cd '$WORK' && timeout 1500 sbatch -W -N2 -n$ALL -o steps.log --vm-image='$DIMG' ./steps.sh"
+svm_run sh -c "cd '$WORK' && timeout 1200 sbatch -W -N2 -n$ALL -o steps.log --vm-image='$DIMG' ./steps.sh"
 expect_rc "sbatch of the MPI steps in the Debian 13 guests completes" 0
 job=$(printf '%s\n' "$OUT" | awk '/Submitted batch job/ {print $4}')
 LOG=$(cat "$WORK/steps.log" 2>/dev/null)
@@ -82,7 +89,7 @@ for a in pmi2abort pmixabort; do
 	expect_eq "$a: MPI_Abort makes srun fail" "$([ -n "$(st $a)" ] && [ "$(st $a)" != 0 ] && [ "$(st $a)" != 124 ] && echo failed)" failed
 	# (106 s here under TCG with two ranks per guest, 2 cores for two
 	# guests: the line is srun's own timeout, as in test_mpi.sh)
-	expect_eq "$a: ... before srun's own 300 s timeout" "$([ -n "$(secs $a)" ] && [ "$(st $a)" != 124 ] && echo prompt)" prompt
+	expect_eq "$a: ... before the step's own 240 s timeout" "$([ -n "$(secs $a)" ] && [ "$(st $a)" != 124 ] && echo prompt)" prompt
 	echo "# $a: the step ended $(secs $a) s after it started"
 	expect_match "$a: ... and the user sees the abort" "$(cat "$WORK/$a.err" 2>/dev/null)" "rank 1 aborting"
 done
