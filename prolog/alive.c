@@ -51,7 +51,7 @@ int svm_prolog_job_alive(uint32_t job, const char *node, void *arg)
 
 		if (err == ESLURM_INVALID_JOB_ID)
 			return 0;
-		svm_info("cannot ask slurmctld whether job %u still runs on %s (%s): its InfiniBand reservation is kept",
+		svm_info("cannot ask slurmctld whether job %u still runs on %s (%s): what it holds here is kept",
 			 job, node, slurm_strerror(err));
 		return -1;
 	}

@@ -729,6 +729,9 @@ int main(void)
 	if (make_dir(dir.state, 0711, 0, 0) < 0)
 		return 1;
 	dir.user = env.uid;
+	/* an epilog that never ran or died half-way (a crash, a reboot): what
+	 * its job left is this node's to remove, never this job's to fail on */
+	svm_prolog_reclaim(&conf, env.job, env.node);
 	svm_verbose("booting the guest of job %u on %s from %s", env.job, env.node, env.opts.image);
 
 	boot(&env, &conf, &dir, uerr, &f);

@@ -38,4 +38,9 @@ int svm_prolog_job_alive(uint32_t job, const char *node, void *arg);
  * unit tests: 1 running on NODE, 0 not. */
 int svm_job_record_alive(const job_info_msg_t *msg, uint32_t job, const char *node);
 
+/* Tears down what jobs other than SELF left on NODE (state or scratch
+ * directory, domain) when slurmctld says they no longer run there, logging
+ * each.  0, or -1 when something could not be removed (logged). */
+int svm_prolog_reclaim(const struct svm_config *conf, uint32_t self, const char *node);
+
 #endif

@@ -92,10 +92,10 @@ EXTRA_DIST += tests/check tests/demo tests/install-deps tests/valgrind-wrap test
 	tests/e2e/test_vm.sh tests/e2e/test_jobs.sh tests/e2e/test_mpi.sh tests/e2e/disk/test_distro.sh tests/e2e/disk/test_mpi_distro.sh \
 	tests/image/boot-test tests/image/boot-distro tests/image/prepare-test \
 	tests/e2e/test_attack_teardown.sh tests/e2e/test_user_faults.sh tests/e2e/test_attack_runtime.sh \
-	tests/e2e/test_ib_policy.sh \
+	tests/e2e/test_ib_policy.sh tests/e2e/nothing-left tests/e2e/test_fault_guest.sh tests/e2e/test_fault_node.sh \
 	tests/mpi/mpi_hello.c tests/mpi/mpi_abort.c tests/mpi/mpi_bench.c tests/mpi/build-in-image \
 	bench/mpi-bench bench/mpi-soak \
-	bench/mpi-finalize-race bench/plugin-overhead bench/boot-phases \
+	bench/mpi-finalize-race bench/plugin-overhead bench/boot-phases bench/fault-soak \
 	images/README.md images/build-test-image images/build-distro-image \
 	images/test-image/agent-placeholder images/test-image/agent-service \
 	images/test-image/initrd-init images/test-image/inittab \

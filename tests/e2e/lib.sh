@@ -30,6 +30,62 @@ expect_nodes_idle() {
 	expect_eq "$1" "$states" "n1 idle n2 idle "
 }
 
+# Huge pages in use when the test started (a pool's size minus its free
+# pages), per page size: the guests of ended jobs must give theirs back.
+svm_hugepages_in_use() {
+	local d
+	for d in /sys/kernel/mm/hugepages/hugepages-*; do
+		[ -r "$d/nr_hugepages" ] || continue
+		printf '%s=%s ' "${d##*-}" "$(( $(cat "$d/nr_hugepages") - $(cat "$d/free_hugepages") ))"
+	done
+}
+SVM_HP_IN_USE_AT_START=${SVM_HP_IN_USE_AT_START:-$(svm_hugepages_in_use)}
+
+# What the cluster's jobs left on the host, one "what: which" line each
+# (nothing when nothing is left).  With a job id, only that job's.
+svm_leftovers() {
+	local j=${1:-} pat d e
+	pat=${j:+"^$j\."}
+	pat=${pat:-'^[0-9]+\.'}
+	d=$(svm_cluster_domains | grep -E "^svm-${j:-[0-9]+}-" | tr '\n' ' ')
+	[ -n "$d" ] && echo "domain: $d"
+	for e in vmrun scratch; do
+		d=$(ls -A "$SVM_CLUSTER_DIR/$e" 2>/dev/null | grep -E "$pat" | tr '\n' ' ')
+		[ -n "$d" ] && echo "$e entry: $d"
+	done
+	# VF/PF reservations (lib/ib.c): runtime_dir/vf/<bdf>, "job=J node=N"
+	d=$(cat "$SVM_CLUSTER_DIR"/vmrun/vf/* 2>/dev/null | grep -E "^job=${j:-[0-9]+} " | tr '\n' ' ')
+	[ -n "$d" ] && echo "IB reservation: $d"
+	[ -n "$j" ] && return 0
+	# the job bridges svm<job> and VXLAN devices svmv<hex job> (lib/netjob.c)
+	d=$(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' |
+		grep -E '^svm(v[0-9a-f]+|[0-9]+)$' | tr '\n' ' ')
+	[ -n "$d" ] && echo "network device: $d"
+	# the cluster's guests, relays and execs name its directory or are ours
+	d=$(pgrep -u "$SVM_TEST_USER" -a 2>/dev/null |
+		grep -E "qemu.*$SVM_CLUSTER_DIR|slurm-vm-relay|slurm-vm-exec" | tr '\n' ' ')
+	[ -n "$d" ] && echo "process: $d"
+	d=$(svm_hugepages_in_use)
+	[ "$d" != "$SVM_HP_IN_USE_AT_START" ] &&
+		echo "huge pages in use: $d(at the start: $SVM_HP_IN_USE_AT_START)"
+	return 0
+}
+
+# svm_expect_nothing_left [NAME [JOB]]: once the cluster settles (at most
+# SVM_SETTLE seconds, default 30: epilogs may still run), nothing of the
+# cluster's ended jobs (or of JOB) is left on the host (svm_leftovers) and
+# both nodes are idle, not drained.  Two checks.
+svm_expect_nothing_left() {
+	local name=${1:-the cluster} j=${2:-} left end=$((SECONDS + ${SVM_SETTLE:-30}))
+	while :; do
+		left=$(svm_leftovers "$j")
+		[ -z "$left" ] || [ $SECONDS -ge $end ] && break
+		sleep 0.2
+	done
+	expect_eq "$name: nothing left${j:+ of job $j} (domains, runtime, scratch, devices, processes, huge pages)" "$left" ""
+	expect_nodes_idle "$name: both nodes idle, not drained"
+}
+
 # slurmctld hands finished jobs to slurmdbd on its own schedule: polls until
 # sacct shows JOB (the whole allocation, -X) in a final state, at most 60 s.
 # Sets OUT to `sacct -n -P -j JOB -o FIELDS` (all steps) once it does.

@@ -10,19 +10,6 @@ svm_e2e_workdir e2e-vm
 # which the guests see at the same path).
 in_work() { svm_run sh -c 'cd "$1" && shift && exec "$@"' sh "$WORK" "$@"; }
 
-# What is left of job J after it ended: domains, runtime and scratch files.
-expect_job_gone() {
-	local j=$1 doms files
-	for _ in $(seq 1 50); do
-		doms=$(virsh -c "$SVM_LIBVIRT_URI" list --all --name | grep -E "^svm-$j-" || true)
-		files=$(ls -A "$SVM_CLUSTER_DIR/vmrun" "$SVM_CLUSTER_DIR/scratch" 2>/dev/null | grep -E "^$j\." || true)
-		[ -z "$doms$files" ] && break
-		sleep 0.2
-	done
-	expect_eq "job $j: no domain left (virsh list --all)" "$doms" ""
-	expect_eq "job $j: no runtime or scratch files left" "$files" ""
-}
-
 # ---- one batch job, two nodes, several steps in the same guests
 cat > "$WORK/job.sh" <<'EOS'
 #!/bin/sh
@@ -73,7 +60,7 @@ expect_eq "5 MB on stdin come back byte-identical" "${s% *}" "${s#* }"
 expect_eq "stdout and stderr stay separate" "$(printf '%s\n' "$B" | sed -n 's/^SPLIT //p')" "to-out / to-err"
 expect_eq "a file the guest writes in the shared cwd is on the host" "$(cat "$WORK/from-guest.txt" 2>/dev/null)" "written-by-guest"
 expect_eq "that file belongs to the job user on the host" "$(stat -c %U "$WORK/from-guest.txt" 2>/dev/null)" "$SVM_TEST_USER"
-[ -n "$JOB" ] && expect_job_gone "$JOB"
+[ -n "$JOB" ] && svm_expect_nothing_left "job $JOB" "$JOB"
 
 # ---- huge pages: the guest's memory comes out of the host's pool
 HP=/sys/kernel/mm/hugepages/hugepages-2048kB
@@ -105,12 +92,7 @@ in_work srun -N2 --vm-image="$WORK/broken.raw" true
 expect_rc "a job whose guest does not boot fails" nonzero
 expect_match "the user is told the guest did not become ready" "$ERR" "slurm-vm: .*(not ready|never became ready)"
 expect_nodes_idle "a broken image leaves both nodes idle, not drained"
-for _ in $(seq 1 100); do
-	left=$(svm_cluster_domains)
-	[ -z "$left" ] && break
-	sleep 0.2
-done
-expect_eq "no domain is left after the failed boot" "$left" ""
+svm_expect_nothing_left "after the failed boot"
 
 # ---- the epilog is idempotent: run again for a finished job, it finds
 # nothing to do and says so by succeeding

@@ -115,15 +115,6 @@ if [ -n "$job" ]; then
 fi
 
 # ---- nothing left behind
-for _ in $(seq 1 150); do
-	doms=$(svm_cluster_domains)
-	files=$(ls -A "$SVM_CLUSTER_DIR/vmrun" "$SVM_CLUSTER_DIR/scratch" 2>/dev/null | grep -v ':$' | grep -v '^$' || true)
-	[ -z "$doms$files" ] && break
-	sleep 0.2
-done
-expect_eq "no domain left" "$doms" ""
-expect_eq "no runtime or scratch files left" "$files" ""
-expect_eq "no QEMU, relay or rank of the cluster left on the host" \
-	"$(pgrep -u "$SVM_TEST_USER" -a 2>/dev/null | grep -E "qemu.*$SVM_CLUSTER_DIR|slurm-vm-relay.*$SVM_CLUSTER_DIR|slurm-vm-exec|mpi_(hello|abort)" || true)" ""
-expect_nodes_idle "the nodes are idle after the MPI job"
+svm_expect_nothing_left "after the MPI job"
+expect_eq "no MPI rank left on the host" "$(pgrep -u "$SVM_TEST_USER" -a 2>/dev/null | grep -E 'mpi_(hello|abort)' || true)" ""
 svm_e2e_summary

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Faults under a running VM job, injected as root from outside the guest,
+# as the unprivileged test user sees them on the local cluster: QEMU killed,
+# the guest kernel panicking or powering off, the guest agent killed (and
+# restarted by the guest's init), libvirtd and slurmd restarted.  Each: what
+# the user reads, that no node drains (none of these is a node fault), and
+# that nothing of the job is left afterwards.  Needs tests/cluster/up and
+# the test image (busybox, kernel boot).
+set -u
+. "$(dirname "$0")/lib.sh"
+svm_e2e_workdir e2e-fault-guest
+CONF=$SVM_CLUSTER_DIR/etc/vm.conf
+
+# The faults come through the guest's keyboard: magic SysRq, all of its
+# functions enabled on the test kernel's command line (vm.conf is read by
+# each prolog; the last kernel_cmdline line wins).
+cp "$CONF" "$WORK/vm.conf.saved"
+echo "kernel_cmdline = $(cat "$SVM_IMAGE_DIR/cmdline") sysrq_always_enabled" >> "$CONF"
+trap 'cp "$WORK/vm.conf.saved" "$CONF"' EXIT
+
+# bg NAME SECS CMD...: runs CMD as the user in the work dir, in the
+# background, for at most SECS (then timeout ends it: exit 124), with its
+# output in NAME.out / NAME.err; BG is its pid, T0 when it started.
+bg() {
+	local name=$1 secs=$2
+	shift 2
+	svm_as_user sh -c 'cd "$1" && shift && exec timeout "$@"' sh "$WORK" "$secs" "$@" \
+		> "$WORK/$name.out" 2> "$WORK/$name.err" < /dev/null &
+	BG=$!
+}
+
+# bg_wait NAME: waits for the background command; sets RC, OUT, ERR and
+# TOOK (the seconds since the call that waits, normally right after the
+# fault).
+bg_wait() {
+	local t0=$SECONDS
+	wait "$BG"
+	RC=$?
+	TOOK=$((SECONDS - t0))
+	OUT=$(cat "$WORK/$1.out")
+	ERR=$(cat "$WORK/$1.err")
+}
+
+# until_file FILE SECS: waits until FILE exists; 0 if it does.
+until_file() {
+	local end=$((SECONDS + $2))
+	while [ ! -s "$1" ] && [ $SECONDS -lt $end ]; do sleep 0.2; done
+	[ -s "$1" ]
+}
+
+# The one job of the test user (this script runs one at a time).
+user_job() { squeue -h -u "$SVM_TEST_USER" -o %i | head -n1; }
+
+# sysrq DOMAIN KEY: Alt+SysRq+KEY on the guest's keyboard.
+sysrq() { virsh -c "$SVM_LIBVIRT_URI" send-key "$1" KEY_LEFTALT KEY_SYSRQ "KEY_$2" > /dev/null; }
+
+# ---- scancel while the guest boots: the prolog stops waiting, the node
+# is free within seconds, not after boot_timeout (300 s here)
+svm_run sbatch --parsable -N1 -w n1 -o /dev/null --vm-image="$IMG" --wrap 'srun true'
+J=$OUT
+for _ in $(seq 1 150); do
+	virsh -c "$SVM_LIBVIRT_URI" list --name 2>/dev/null | grep -q "^svm-$J-n1$" && break
+	sleep 0.2
+done
+# (libvirt shows it running or, for a moment, paused)
+expect_match "scancel while booting: the guest is up, the prolog has no outcome yet" \
+	"$(virsh -c "$SVM_LIBVIRT_URI" domstate "svm-$J-n1" 2>&1) $(ls "$SVM_CLUSTER_DIR/vmrun/$J.n1/outcome" 2>&1 | sed 's/.*: //')" \
+	"^(running|paused) No such file or directory$"
+svm_as_user scancel "$J"
+t0=$SECONDS
+for _ in $(seq 1 300); do
+	[ -z "$(squeue -h -j "$J" 2>/dev/null)" ] && [ -z "$(svm_leftovers "$J")" ] && break
+	sleep 0.2
+done
+expect_eq "scancel while booting: the job and its guest are gone within 20 s" \
+	"$([ $((SECONDS - t0)) -le 20 ] && echo yes || echo "after $((SECONDS - t0)) s")" "yes"
+svm_expect_nothing_left "scancel while booting" "$J"
+
+# ---- a step whose guest dies under it: srun fails within seconds with
+# the exec's line, exit 255, whichever way the guest went
+for fault in qemu-killed panic poweroff; do
+	rm -f "$WORK/started"
+	bg "$fault" 180 srun -N1 -w n1 --vm-image="$IMG" sh -c 'echo up > started; exec sleep 300'
+	if ! until_file "$WORK/started" 120; then
+		bg_wait "$fault"
+		svm_fail "$fault: the step started" "exit $RC" "$ERR"
+		continue
+	fi
+	J=$(user_job)
+	case $fault in
+	qemu-killed) kill -KILL "$(cat "/run/libvirt/qemu/svm-$J-n1.pid")" ;;
+	panic) sysrq "svm-$J-n1" C ;;
+	poweroff) sysrq "svm-$J-n1" O ;;
+	esac
+	bg_wait "$fault"
+	expect_eq "$fault: srun fails with exit 255" "$RC" "255"
+	expect_eq "$fault: ... within seconds (at most 15)" "$([ "$TOOK" -le 15 ] && echo yes || echo "$TOOK s")" "yes"
+	expect_match "$fault: the user reads that the guest is gone" "$ERR" \
+		"^slurm-vm-exec: lost the guest agent: .*\(the guest or QEMU is gone\)$"
+	svm_expect_nothing_left "$fault" "$J"
+done
+
+# ---- the agent killed mid-step (SysRq+I kills every process but init,
+# which starts the agent again): the step fails cleanly, a later step of
+# the same job runs in the same guest
+cat > "$WORK/agent.sh" <<'EOS'
+#!/bin/sh
+srun sh -c 'cat /proc/sys/kernel/random/boot_id > boot1; exec sleep 300'
+echo "RC1 $?"
+# a moment for the guest's init to start the agent again
+sleep 3
+timeout 60 srun cat /proc/sys/kernel/random/boot_id > boot2
+echo "RC2 $?"
+EOS
+rm -f "$WORK/boot1" "$WORK/boot2"
+bg agent 240 sbatch --wait -N1 -w n1 -o agent.log --vm-image="$IMG" agent.sh
+if until_file "$WORK/boot1" 120; then
+	J=$(user_job)
+	sysrq "svm-$J-n1" I
+fi
+bg_wait agent
+L=$(cat "$WORK/agent.log" 2>/dev/null)
+expect_eq "agent killed: the running step fails with exit 255" "$(printf '%s\n' "$L" | grep '^RC1')" "RC1 255"
+expect_match "agent killed: ... the user reads why" "$L" \
+	"^slurm-vm-exec: the guest agent restarted \(it announced a fresh start\): the process is lost$"
+expect_eq "agent killed: a later step of the same job runs" "$(printf '%s\n' "$L" | grep '^RC2')" "RC2 0"
+expect_eq "agent killed: ... in the same guest (same boot id)" \
+	"$(cat "$WORK/boot2" 2>/dev/null)" "$(cat "$WORK/boot1" 2>/dev/null)"
+svm_expect_nothing_left "agent killed" "$J"
+
+# ---- libvirtd and slurmd restarted while a step runs: it keeps going,
+# later steps run, and the epilog (of the new slurmd, through the new
+# libvirtd) still tears the guest down
+D=$SVM_CLUSTER_DIR
+cat > "$WORK/daemons.sh" <<'EOS'
+#!/bin/sh
+srun sh -c 'echo up > started; while [ ! -e go ]; do sleep 0.5; done; echo SURVIVED'
+echo "RC1 $?"
+srun sh -c 'echo AFTER'
+echo "RC2 $?"
+EOS
+rm -f "$WORK/started" "$WORK/go"
+bg daemons 240 sbatch --wait -N1 -w n1 -o daemons.log --vm-image="$IMG" daemons.sh
+if until_file "$WORK/started" 120; then
+	J=$(user_job)
+	if [ -s "$D/run/libvirtd.pid" ]; then
+		svm_stop_pidfile "$D/run/libvirtd.pid" libvirtd
+		# virtlogd holds QEMU's log pipe: it re-executes itself on USR1
+		kill -USR1 "$(cat "$D/run/virtlogd.pid")"
+		/usr/sbin/libvirtd -d -p "$D/run/libvirtd.pid"
+	else
+		systemctl restart libvirtd virtlogd
+	fi
+	for _ in $(seq 1 100); do virsh -c "$SVM_LIBVIRT_URI" version > /dev/null 2>&1 && break; sleep 0.2; done
+	svm_stop_pidfile "$D/run/slurmd-n1.pid" slurmd-n1
+	setsid /usr/sbin/slurmd -D -N n1 -f "$SLURM_CONF" >> "$D/log/slurmd-n1.out" 2>&1 < /dev/null &
+	echo $! > "$D/run/slurmd-n1.pid"
+	for _ in $(seq 1 100); do scontrol show node n1 | grep -q 'State=[A-Z+]*ALLOCATED' && break; sleep 0.2; done
+	expect_eq "daemons restarted: the guest still runs" \
+		"$(virsh -c "$SVM_LIBVIRT_URI" domstate "svm-$J-n1" 2>&1)" "running"
+	svm_as_user touch "$WORK/go"
+fi
+bg_wait daemons
+L=$(cat "$WORK/daemons.log" 2>/dev/null)
+expect_rc "daemons restarted: the job completes" 0
+expect_eq "daemons restarted: the running step kept going" "$(printf '%s\n' "$L" | grep -E '^(SURVIVED|RC1)' | tr '\n' ' ')" "SURVIVED RC1 0 "
+expect_eq "daemons restarted: a later step runs" "$(printf '%s\n' "$L" | grep -E '^(AFTER|RC2)' | tr '\n' ' ')" "AFTER RC2 0 "
+svm_expect_nothing_left "daemons restarted" "$J"
+
+svm_e2e_summary
