@@ -21,6 +21,7 @@
 
 #include "jobdir.h"
 #include "log.h"
+#include "parse.h"
 #include "prolog.h"
 #include "teardown.h"
 
