@@ -34,14 +34,47 @@ void svm_libvirt_errors_to_log(void)
 	virSetErrorFunc(NULL, libvirt_error);
 }
 
+static void libvirt_quiet(void *arg, virErrorPtr err)
+{
+	(void)arg;
+	(void)err;
+}
+
+/* A libvirtd being restarted (a package upgrade, an admin, systemd's
+ * Restart=) refuses connections for a second or two; a prolog or epilog
+ * that gave up at once failed, and Slurm drained the node for it.  So
+ * keep trying for a while, quietly, and report only the last failure. */
+#define LIBVIRT_CONNECT_WAIT_MS 15000
+#define LIBVIRT_CONNECT_STEP_MS 250
+
+virConnectPtr svm_libvirt_open(const char *uri)
+{
+	virConnectPtr conn = NULL;
+
+	for (int waited = 0;; waited += LIBVIRT_CONNECT_STEP_MS) {
+		int last = waited + LIBVIRT_CONNECT_STEP_MS > LIBVIRT_CONNECT_WAIT_MS;
+		struct timespec ts = { 0, LIBVIRT_CONNECT_STEP_MS * 1000000L };
+
+		virSetErrorFunc(NULL, last ? libvirt_error : libvirt_quiet);
+		conn = virConnectOpen(uri);
+		if (conn || last)
+			break;
+		if (waited == 0)
+			svm_info("libvirt at %s does not answer; trying again for %d s", uri,
+				 LIBVIRT_CONNECT_WAIT_MS / 1000);
+		nanosleep(&ts, NULL);
+	}
+	svm_libvirt_errors_to_log();
+	return conn;
+}
+
 static int destroy_domain(const struct svm_config *conf, const char *name)
 {
 	virConnectPtr conn;
 	virDomainPtr dom;
 	int rc = 0;
 
-	svm_libvirt_errors_to_log();
-	conn = virConnectOpen(conf->libvirt_uri);
+	conn = svm_libvirt_open(conf->libvirt_uri);
 	if (!conn) {
 		svm_error("cannot connect to libvirt at %s", conf->libvirt_uri);
 		return -1;

@@ -5,6 +5,8 @@
 #ifndef SVM_TEARDOWN_H
 #define SVM_TEARDOWN_H
 
+#include <libvirt/libvirt.h>
+
 #include "jobdir.h"
 #include "rmtree.h"	/* svm_rmtree(), used on the job directories */
 #include "vmconf.h"
@@ -20,5 +22,9 @@ int svm_teardown(const struct svm_config *conf, const struct svm_jobdir *dir,
 /* Sends libvirt's own error messages to our log, one line each ("no such
  * domain", the normal case of a teardown run again, is left out). */
 void svm_libvirt_errors_to_log(void);
+/* virConnectOpen(URI), retried quietly for up to 15 s while libvirtd
+ * does not answer (a restart); NULL, with libvirt's last error logged,
+ * when it never does. */
+virConnectPtr svm_libvirt_open(const char *uri);
 
 #endif

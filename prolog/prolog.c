@@ -547,8 +547,7 @@ static int step_cpumap(struct boot *b)
 /* -- define/start */
 static int step_libvirt(struct boot *b)
 {
-	svm_libvirt_errors_to_log();
-	b->conn = virConnectOpen(b->conf->libvirt_uri);
+	b->conn = svm_libvirt_open(b->conf->libvirt_uri);
 	if (!b->conn)
 		return why(b, "cannot connect to libvirt at %s: %s", b->conf->libvirt_uri, last_error);
 	return 0;

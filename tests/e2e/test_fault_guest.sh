@@ -167,4 +167,31 @@ expect_eq "daemons restarted: the running step kept going" "$(printf '%s\n' "$L"
 expect_eq "daemons restarted: a later step runs" "$(printf '%s\n' "$L" | grep -E '^(AFTER|RC2)' | tr '\n' ' ')" "AFTER RC2 0 "
 svm_expect_nothing_left "daemons restarted" "$J"
 
+# ---- libvirtd restarting while a job ends: the epilog waits for it
+# instead of failing (a failed epilog drains the node), and tears down
+cat > "$WORK/epi.sh" <<'EOS'
+#!/bin/sh
+srun sh -c 'echo up > started; sleep 300'
+EOS
+rm -f "$WORK/started"
+bg epi 240 sbatch --wait -N1 -w n1 -o epi.log --vm-image="$IMG" epi.sh
+if until_file "$WORK/started" 120; then
+	J=$(user_job)
+	if [ -s "$D/run/libvirtd.pid" ]; then
+		svm_stop_pidfile "$D/run/libvirtd.pid" libvirtd
+		scancel "$J"
+		sleep 4
+		/usr/sbin/libvirtd -d -p "$D/run/libvirtd.pid"
+	else
+		systemctl stop libvirtd
+		scancel "$J"
+		sleep 4
+		systemctl start libvirtd
+	fi
+fi
+bg_wait epi
+expect_match "libvirtd restarting during the epilog: the epilog waited for it" \
+	"$(grep "job $J" "$D/log/slurmd-n1.log" 2>/dev/null)" "does not answer; trying again"
+svm_expect_nothing_left "libvirtd restarting during the epilog" "$J"
+
 svm_e2e_summary
