@@ -40,6 +40,12 @@ static void libvirt_quiet(void *arg, virErrorPtr err)
 	(void)err;
 }
 
+/* libvirt's errors to our log when LOUD, else dropped. */
+static void errors_to_log_if(int loud)
+{
+	virSetErrorFunc(NULL, loud ? libvirt_error : libvirt_quiet);
+}
+
 /* A libvirtd being restarted (a package upgrade, an admin, systemd's
  * Restart=) refuses connections for a second or two; a prolog or epilog
  * that gave up at once failed, and Slurm drained the node for it.  So
@@ -68,33 +74,56 @@ virConnectPtr svm_libvirt_open(const char *uri)
 	return conn;
 }
 
+/* Destroys (and, if defined, undefines) domain NAME.  Looked up again on
+ * each try: right after a libvirtd restart the daemon is still
+ * reconnecting to its QEMUs, and a domain it finds dead vanishes under us
+ * (destroy then fails with "no domain", which is what we wanted) or is
+ * briefly locked; so a failed destroy is tried again for a few seconds
+ * before it counts, quietly but for the last try. */
+#define DESTROY_TRIES 20
+#define DESTROY_STEP_MS 500
+
 static int destroy_domain(const struct svm_config *conf, const char *name)
 {
 	virConnectPtr conn;
-	virDomainPtr dom;
-	int rc = 0;
+	int rc = -1;
 
 	conn = svm_libvirt_open(conf->libvirt_uri);
 	if (!conn) {
 		svm_error("cannot connect to libvirt at %s", conf->libvirt_uri);
 		return -1;
 	}
-	dom = virDomainLookupByName(conn, name);
-	if (dom) {
+	for (int i = 0; i < DESTROY_TRIES && rc < 0; i++) {
+		struct timespec ts = { 0, DESTROY_STEP_MS * 1000000L };
+		int last = i == DESTROY_TRIES - 1, persistent;
+		virDomainPtr dom;
+
+		if (i > 0)
+			nanosleep(&ts, NULL);
+		errors_to_log_if(last);
+		dom = virDomainLookupByName(conn, name);
+		if (!dom) {
+			if (virGetLastErrorCode() == VIR_ERR_NO_DOMAIN) {
+				rc = 0;	/* none, or gone since the last try */
+				break;
+			}
+			continue;	/* libvirtd not itself yet */
+		}
 		/* the prolog starts transient domains, gone once destroyed; one
 		 * defined by hand under our name is undefined too */
-		int persistent = virDomainIsPersistent(dom) == 1;
-
-		if (virDomainIsActive(dom) == 1 && virDomainDestroy(dom) < 0) {
-			svm_error("cannot destroy domain %s", name);
-			rc = -1;
-		}
-		if (rc == 0 && persistent)
-			virDomainUndefineFlags(dom, VIR_DOMAIN_UNDEFINE_NVRAM);
-		virDomainFree(dom);
-		if (rc == 0)
+		persistent = virDomainIsPersistent(dom) == 1;
+		if (virDomainIsActive(dom) != 1 || virDomainDestroy(dom) == 0)
+			rc = 0;
+		if (rc == 0) {
+			if (persistent)
+				virDomainUndefineFlags(dom, VIR_DOMAIN_UNDEFINE_NVRAM);
 			svm_verbose("destroyed domain %s", name);
+		}
+		virDomainFree(dom);
 	}
+	svm_libvirt_errors_to_log();
+	if (rc < 0)
+		svm_error("cannot destroy domain %s", name);
 	virConnectClose(conn);
 	return rc;
 }
