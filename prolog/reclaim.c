@@ -58,20 +58,29 @@ static void add(struct found *f, uint32_t job, uint32_t self)
 		f->job[f->n++] = job;
 }
 
+/* The admin's directory PATH for reading, never through a link; NULL if
+ * there is none. */
+static DIR *open_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d;
+
+	if (fd < 0)
+		return NULL;
+	d = fdopendir(fd);
+	if (!d)
+		close(fd);
+	return d;
+}
+
 /* The entries <job>.<node> of the admin's directory DIR. */
 static void scan_dir(const char *dir, const char *node, uint32_t self, struct found *f)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *d;
+	DIR *d = open_dir(dir);
 	struct dirent *e;
 
-	if (fd < 0)
+	if (!d)
 		return;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return;
-	}
 	while ((e = readdir(d)))
 		add(f, job_of(e->d_name, '.', node), self);
 	closedir(d);
@@ -83,20 +92,11 @@ static void scan_vf(const struct svm_config *conf, const char *node, uint32_t se
 		    struct found *f)
 {
 	char path[PATH_MAX];
-	int fd;
 	DIR *d;
 	struct dirent *e;
 
-	if (svm_path_join(path, sizeof(path), conf->runtime_dir, "vf") < 0)
+	if (svm_path_join(path, sizeof(path), conf->runtime_dir, "vf") < 0 || !(d = open_dir(path)))
 		return;
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return;
-	}
 	while ((e = readdir(d))) {
 		char buf[128], onode[80];
 		unsigned long ojob;
