@@ -61,7 +61,7 @@ virConnectPtr svm_libvirt_open(const char *uri)
 		int last = waited + LIBVIRT_CONNECT_STEP_MS > LIBVIRT_CONNECT_WAIT_MS;
 		struct timespec ts = { 0, LIBVIRT_CONNECT_STEP_MS * 1000000L };
 
-		virSetErrorFunc(NULL, last ? libvirt_error : libvirt_quiet);
+		errors_to_log_if(last);
 		conn = virConnectOpen(uri);
 		if (conn || last)
 			break;
