@@ -108,6 +108,25 @@ svm_sacct_exitcode() {
 	svm_as_user sacct -n -X -j "$1" -o ExitCode 2>/dev/null | tr -d ' '
 }
 
+# What went wrong with JOB, on one line, for a failed check's details: its
+# state and exit code (sacct) and the last slurm-vm error slurmd logged
+# for it (a prolog's "not ready within ..." names the guest's console).
+svm_job_story() {
+	local job=$1 acct err
+	acct=$(svm_as_user sacct -n -X -P -j "$job" -o State,ExitCode,NodeList 2>/dev/null | head -n 1)
+	err=$(grep -hE "slurm-vm[a-z-]*: job $job: " "$SVM_CLUSTER_DIR"/log/slurmd-*.log 2>/dev/null |
+		grep -E "error: |failed for a reason" | tail -n 2 | cut -c1-600 | tr '\n' ' ')
+	printf 'job %s: %s; %s' "$job" "${acct:-no accounting record}" "${err:-no slurm-vm error in the slurmd logs}"
+}
+
+# A guest that did not boot in time under software emulation (a 2-core
+# machine running two TCG guests) is not what an MPI or image test tests:
+# true if JOB failed that way (its prolog's boot timeout).
+svm_job_boot_timed_out() {
+	grep -qhE "slurm-vm-prolog: job $1: .*(was not ready within|never became ready)" \
+		"$SVM_CLUSTER_DIR"/log/slurmd-*.log 2>/dev/null
+}
+
 # Adds this file's counts to the results file of tests/check (if any) and
 # prints the summary line.
 svm_e2e_summary() {

@@ -59,9 +59,23 @@ for i in \$(seq 1 $SOAK); do step pmi2soak\$i -N2 -n4 --mpi=pmi2 ./mpi_hello.mpi
 EOS
 chmod +x "$WORK/steps.sh"
 chown "$SVM_TEST_USER" "$WORK/steps.sh"
-svm_run sh -c "cd '$WORK' && timeout 1200 sbatch -W -N2 -n$ALL -o steps.log --vm-image='$DIMG' ./steps.sh"
+run_steps() {
+	rm -f "$WORK"/steps.log "$WORK"/*.out "$WORK"/*.err
+	svm_run sh -c "cd '$WORK' && timeout 1200 sbatch -W -N2 -n$ALL -o steps.log --vm-image='$DIMG' ./steps.sh"
+	job=$(printf '%s\n' "$OUT" | awk '/Submitted batch job/ {print $4}')
+}
+run_steps
+# a guest that missed boot_timeout (two TCG guests on two cores) is not an
+# MPI failure: say so and take the job once more; a second miss fails
+if [ "$RC" != 0 ] && [ -n "$job" ] && svm_job_boot_timed_out "$job"; then
+	echo "# $(svm_job_story "$job")"
+	echo "# a guest did not boot in time: the job once more"
+	run_steps
+fi
+[ "$RC" = 0 ] || OUT="$OUT
+$([ -n "$job" ] && svm_job_story "$job")
+steps.log: $(head -c 1500 "$WORK/steps.log" 2>/dev/null)"
 expect_rc "sbatch of the MPI steps in the Debian 13 guests completes" 0
-job=$(printf '%s\n' "$OUT" | awk '/Submitted batch job/ {print $4}')
 LOG=$(cat "$WORK/steps.log" 2>/dev/null)
 st() { printf '%s\n' "$LOG" | awk -v n="$1" '$1 == "STEP" && $2 == n {print $3}'; }
 secs() { printf '%s\n' "$LOG" | awk -v n="$1" '$1 == "STEP" && $2 == n {print $4}'; }
