@@ -61,7 +61,7 @@ chmod +x "$WORK/steps.sh"
 chown "$SVM_TEST_USER" "$WORK/steps.sh"
 run_steps() {
 	rm -f "$WORK"/steps.log "$WORK"/*.out "$WORK"/*.err
-	svm_run sh -c "cd '$WORK' && timeout 1200 sbatch -W -N2 -n$ALL -o steps.log --vm-image='$DIMG' ./steps.sh"
+	svm_run sh -c "cd '$WORK' && timeout $((900 + 60 * SOAK)) sbatch -W -N2 -n$ALL -o steps.log --vm-image='$DIMG' ./steps.sh"
 	job=$(printf '%s\n' "$OUT" | awk '/Submitted batch job/ {print $4}')
 }
 run_steps
