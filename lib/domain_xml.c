@@ -317,7 +317,7 @@ static void put_shares(FILE *f, const struct share *sh, int n_sh)
 static void put_interface(FILE *f, const struct svm_config *conf, const struct svm_job *job)
 {
 	const char *name = job->network_name ? job->network_name : conf->network_name;
-	int bridge = job->network == SVM_NET_BRIDGE || job->network == SVM_NET_OVERLAY;
+	int bridge = svm_net_bridged(job->network);
 	char mac[24];
 
 	if (job->network == SVM_NET_NONE)
@@ -387,7 +387,7 @@ static int job_ok(const struct svm_config *conf, const struct svm_job *job)
 		return 0;
 	if (job->network != SVM_NET_NONE && !(job->network_name ? *job->network_name : conf->network_name[0])) {
 		svm_error("network is %s but no network name is set",
-			  job->network == SVM_NET_LIBVIRT ? "libvirt" : "bridge or overlay");
+			  job->network == SVM_NET_LIBVIRT ? "libvirt" : "bridge, overlay or auto");
 		return 0;
 	}
 	return 1;

@@ -66,7 +66,7 @@ int svm_job_plan(struct svm_job *job, struct svm_job_plan_buf *buf,
 	job->n_mounts = opts->n_mounts;
 	job->mounts = opts->mounts;
 	job->agent_medium = svm_config_agent_medium(conf, buf->medium, sizeof(buf->medium));
-	if (conf->network == SVM_NET_BRIDGE || conf->network == SVM_NET_OVERLAY) {
+	if (svm_net_bridged(conf->network)) {
 		if (svm_netjob_bridge_name(conf, dir->job, buf->bridge, sizeof(buf->bridge)) < 0)
 			return -1;
 		job->network_name = buf->bridge;

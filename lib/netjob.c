@@ -380,18 +380,37 @@ out:
 	return rc;
 }
 
+enum svm_network svm_netjob_auto(const struct svm_peer *peers, size_t n)
+{
+	int hosts = 0;
+
+	for (size_t i = 0; peers && i < n; i++) {
+		if ((ntohl(peers[i].addr.s_addr) >> 24) == 127)
+			return SVM_NET_BRIDGE;	/* loopback: no underlay to carry it */
+		if (i > 0 && peers[i].addr.s_addr != peers[0].addr.s_addr)
+			hosts = 1;
+	}
+	return hosts ? SVM_NET_OVERLAY : SVM_NET_BRIDGE;
+}
+
 int svm_netjob_up(const struct svm_config *conf, uint32_t job, const struct svm_peer *peers,
 		  size_t n, size_t self, unsigned *mtu)
 {
 	char br[SVM_NET_IFNAMSIZ], vx[SVM_NET_IFNAMSIZ];
+	enum svm_network mode = conf->network;
 
 	*mtu = 0;
-	if (conf->network != SVM_NET_BRIDGE && conf->network != SVM_NET_OVERLAY)
+	if (!svm_net_bridged(mode))
 		return 0;
+	if (mode == SVM_NET_AUTO) {
+		mode = svm_netjob_auto(peers, n);
+		svm_verbose("job %" PRIu32 ": network = auto: %s (%zu nodes)", job,
+			    mode == SVM_NET_OVERLAY ? "overlay, the nodes are on more than one host"
+						    : "bridge, the job's guests share one host", n);
+	}
 	if (svm_netjob_names(conf, job, br, vx) < 0)
 		return -1;
-	if (conf->network == SVM_NET_OVERLAY &&
-	    overlay_check(conf, job, vx, peers, n, self, mtu) < 0)
+	if (mode == SVM_NET_OVERLAY && overlay_check(conf, job, vx, peers, n, self, mtu) < 0)
 		return -1;
 	{
 		const char *add[] = { tool("ip"), "link", "add", "name", br, "type", "bridge", NULL };
@@ -399,7 +418,7 @@ int svm_netjob_up(const struct svm_config *conf, uint32_t job, const struct svm_
 
 		if (make_link(br, add) < 0)
 			return -1;
-		if (conf->network == SVM_NET_BRIDGE)
+		if (mode == SVM_NET_BRIDGE)
 			return run(up);
 	}
 	return overlay_up(conf, job, br, vx, peers, n, self, mtu);
@@ -412,7 +431,7 @@ int svm_netjob_seal(const struct svm_config *conf, uint32_t job)
 	int rc = 0;
 	DIR *d;
 
-	if (conf->network != SVM_NET_BRIDGE && conf->network != SVM_NET_OVERLAY)
+	if (!svm_net_bridged(conf->network))
 		return 0;
 	if (svm_netjob_names(conf, job, br, vx) < 0)
 		return -1;
@@ -436,7 +455,7 @@ int svm_netjob_down(const struct svm_config *conf, uint32_t job)
 	int ports = 0;
 	DIR *d;
 
-	if (conf->network != SVM_NET_BRIDGE && conf->network != SVM_NET_OVERLAY)
+	if (!svm_net_bridged(conf->network))
 		return 0;
 	if (svm_netjob_names(conf, job, br, vx) < 0)
 		return 0;	/* no name, nothing was made under it */

@@ -79,6 +79,13 @@ int svm_netjob_vni_holder(const char *text, uint32_t vni, unsigned port, char *n
 int svm_netjob_up(const struct svm_config *conf, uint32_t job, const struct svm_peer *peers,
 		  size_t n, size_t self, unsigned *mtu);
 
+/* What network = auto is for a job whose N nodes have the underlay
+ * addresses PEERS (NULL: unknown): SVM_NET_OVERLAY when they are on more
+ * than one host (two addresses or more, none loopback), SVM_NET_BRIDGE
+ * otherwise (a job on one host; nodes sharing one machine, as the local
+ * test cluster's). */
+enum svm_network svm_netjob_auto(const struct svm_peer *peers, size_t n);
+
 /* Turns IPv6 off on every port of JOB's bridge (the guests' tap devices,
  * once libvirt has attached them), so no host address reaches a guest.
  * 0, or -1 after logging. */

@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,6 +135,17 @@ out:
 	return rc;
 }
 
+/* The number of nodes in NODELIST (0 if it does not parse). */
+static int node_count(const char *nodelist)
+{
+	hostlist_t hl = slurm_hostlist_create(nodelist);
+	int n = hl ? slurm_hostlist_count(hl) : 0;
+
+	if (hl)
+		slurm_hostlist_destroy(hl);
+	return n;
+}
+
 int svm_netpeers_up(const struct svm_config *conf, uint32_t job, const char *nodelist,
 		    const char *self, const char *const *over, size_t n_over, unsigned *mtu)
 {
@@ -145,6 +157,16 @@ int svm_netpeers_up(const struct svm_config *conf, uint32_t job, const char *nod
 	if (conf->network == SVM_NET_OVERLAY &&
 	    svm_netpeers_get(conf, nodelist, self, over, n_over, &peers, &n, &me) < 0)
 		return -1;
+	/* auto: a one-node job needs no addresses (nor the slurmctld query);
+	 * nodes whose addresses do not resolve get the bridge, said in the
+	 * log, rather than a failed job */
+	if (conf->network == SVM_NET_AUTO && node_count(nodelist) > 1 &&
+	    svm_netpeers_get(conf, nodelist, self, over, n_over, &peers, &n, &me) < 0) {
+		svm_info("job %" PRIu32 ": network = auto: no underlay address for every node, the job's guests on this host only share a bridge",
+			 job);
+		peers = NULL;
+		n = 0;
+	}
 	rc = svm_netjob_up(conf, job, peers, n, me, mtu);
 	free(peers);
 	return rc;

@@ -20,7 +20,7 @@ const char *const svm_hugepages_names[] = { "none", "2M", "1G", NULL };
 const char *const svm_ib_names[] = { "none", "pf", "vf", "auto", NULL };
 const char *const svm_domain_type_names[] = { "kvm", "qemu", NULL };
 static const char *const hp_short_names[] = { "fail", "fallback", NULL };
-static const char *const network_names[] = { "none", "bridge", "libvirt", "overlay", NULL };
+static const char *const network_names[] = { "none", "bridge", "libvirt", "overlay", "auto", NULL };
 static const char *const resolve_names[] = { "nodeaddr", "name", NULL };
 
 void svm_config_defaults(struct svm_config *conf)
@@ -44,7 +44,7 @@ void svm_config_defaults(struct svm_config *conf)
 	strcpy(conf->sysfs_root, "/sys");
 	conf->boot_timeout = 300;
 	conf->check_timeout = 30;
-	conf->network = SVM_NET_BRIDGE;
+	conf->network = SVM_NET_AUTO;
 	strcpy(conf->network_name, "svm");
 	conf->overlay_port = 4789;
 	strcpy(conf->agent_port, "org.slurm-vm.agent.0");
@@ -452,7 +452,7 @@ int svm_config_parse(struct svm_config *conf, const char *name, const char *buf)
 	}
 	/* bridge and VXLAN names carry the job id in hex: "<name><8 hex>",
 	 * "<name>v<8 hex>" within IFNAMSIZ for every 32-bit job id */
-	if ((conf->network == SVM_NET_BRIDGE || conf->network == SVM_NET_OVERLAY) &&
+	if (svm_net_bridged(conf->network) &&
 	    strlen(conf->network_name) > 6) {
 		svm_error("%s: network_name '%s' is longer than 6 characters, the most a bridge name prefix can have",
 			  name, conf->network_name);

@@ -14,7 +14,14 @@ enum svm_domain_type { SVM_DOMAIN_KVM, SVM_DOMAIN_QEMU };
 enum svm_hugepages { SVM_HUGEPAGES_NONE, SVM_HUGEPAGES_2M, SVM_HUGEPAGES_1G };
 enum svm_hugepages_short { SVM_HP_SHORT_FAIL, SVM_HP_SHORT_FALLBACK };
 enum svm_ib { SVM_IB_NONE, SVM_IB_PF, SVM_IB_VF, SVM_IB_AUTO };
-enum svm_network { SVM_NET_NONE, SVM_NET_BRIDGE, SVM_NET_LIBVIRT, SVM_NET_OVERLAY };
+enum svm_network { SVM_NET_NONE, SVM_NET_BRIDGE, SVM_NET_LIBVIRT, SVM_NET_OVERLAY, SVM_NET_AUTO };
+
+/* True for the networks made of a per-job bridge on each host (bridge,
+ * overlay, and auto, which is one of them per job). */
+static inline int svm_net_bridged(enum svm_network n)
+{
+	return n == SVM_NET_BRIDGE || n == SVM_NET_OVERLAY || n == SVM_NET_AUTO;
+}
 enum svm_overlay_resolve { SVM_RESOLVE_NODEADDR, SVM_RESOLVE_NAME };
 enum svm_image_format { SVM_FMT_QCOW2 = 1 << 0, SVM_FMT_RAW = 1 << 1 };
 

@@ -89,7 +89,7 @@ EXTRA_DIST += tests/check tests/demo tests/install-deps tests/valgrind-wrap test
 	tests/cluster/up tests/cluster/down tests/cluster/leftovers tests/cluster/lib.sh \
 	tests/cluster/accounting.sh tests/e2e/test_accounting.sh \
 	tests/e2e/lib.sh tests/e2e/pty-drive tests/e2e/test_plugin.sh \
-	tests/e2e/test_vm.sh tests/e2e/test_jobs.sh tests/e2e/test_mpi.sh tests/e2e/disk/test_distro.sh tests/e2e/disk/test_mpi_distro.sh \
+	tests/e2e/test_vm.sh tests/e2e/test_jobs.sh tests/e2e/test_mpi.sh tests/e2e/disk/test_distro.sh tests/e2e/disk/test_mpi_distro.sh tests/e2e/net/test_overlay.sh \
 	tests/image/boot-test tests/image/boot-distro tests/image/prepare-test \
 	tests/e2e/test_attack_teardown.sh tests/e2e/test_user_faults.sh tests/e2e/test_attack_runtime.sh \
 	tests/e2e/test_ib_policy.sh tests/e2e/nothing-left tests/e2e/test_fault_guest.sh tests/e2e/test_fault_node.sh \

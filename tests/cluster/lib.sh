@@ -18,6 +18,18 @@ SVM_N2_PORT=$((SVM_CTLD_PORT + 2))
 SVM_DBD_PORT=$((SVM_CTLD_PORT + 3))
 SVM_DB_PORT=$((SVM_CTLD_PORT + 4))
 SVM_LIBVIRT_URI=qemu:///system
+# SVM_NET=overlay (tests/cluster/up): node n2 is a host of its own, a
+# network namespace joined to this one by a veth pair (the underlay: n1's
+# address on the host side, n2's inside), with its own libvirtd and
+# virtlogd in a mount namespace whose /run/libvirt is theirs.  Its jobs'
+# bridges, VXLAN devices and domains live there; svm_n2 runs a command in
+# that "host" (nothing when the cluster is in the default mode).
+SVM_N2_NETNS=svmtest-n2
+SVM_UNDER_N1=198.19.0.1
+SVM_UNDER_N2=198.19.0.2
+SVM_VETH_N1=svm-u1
+SVM_VETH_N2=svm-u2
+SVM_N2_MNTNS=$SVM_CLUSTER_DIR/ns/mnt-n2
 
 svm_log() { printf 'cluster: %s\n' "$*" >&2; }
 svm_die() { printf 'cluster: error: %s\n' "$*" >&2; exit 1; }
@@ -59,14 +71,27 @@ svm_stop_pidfile() {
 	rm -f "$file"
 }
 
+# True when the cluster is up in SVM_NET=overlay mode (n2's namespaces exist).
+svm_n2_up() { [ -e "/run/netns/$SVM_N2_NETNS" ] && mountpoint -q "$SVM_N2_MNTNS" 2>/dev/null; }
+
+# svm_n2 CMD...: runs CMD in n2's network and mount namespaces (its
+# libvirtd through qemu:///system, its devices through ip and /sys).
+svm_n2() { nsenter --net="/run/netns/$SVM_N2_NETNS" --mount="$SVM_N2_MNTNS" -- "$@"; }
+
 # The libvirt domains of this cluster's jobs: named svm-JOB-NODE, with their
 # disk under this cluster's scratch dir (another cluster on the same host
 # may use the same names).
-svm_cluster_domains() {
+# In overlay mode, n2's libvirtd too.  svm_host_domains [svm_n2]: one host's.
+svm_host_domains() {
 	local dom
-	for dom in $(virsh -c "$SVM_LIBVIRT_URI" list --all --name 2>/dev/null | grep -E '^svm-[0-9]+-n[12]$'); do
-		virsh -c "$SVM_LIBVIRT_URI" dumpxml "$dom" 2>/dev/null | grep -q "$SVM_CLUSTER_DIR/scratch/" && echo "$dom"
+	for dom in $("$@" virsh -c "$SVM_LIBVIRT_URI" list --all --name 2>/dev/null | grep -E '^svm-[0-9]+-n[12]$'); do
+		"$@" virsh -c "$SVM_LIBVIRT_URI" dumpxml "$dom" 2>/dev/null | grep -q "$SVM_CLUSTER_DIR/scratch/" && echo "$dom"
 	done
+	return 0
+}
+svm_cluster_domains() {
+	svm_host_domains
+	if svm_n2_up; then svm_host_domains svm_n2; fi
 	return 0
 }
 

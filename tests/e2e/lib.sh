@@ -61,6 +61,12 @@ svm_leftovers() {
 	d=$(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' |
 		grep -E '^svm(v[0-9a-f]+|[0-9]+)$' | tr '\n' ' ')
 	[ -n "$d" ] && echo "network device: $d"
+	# and in n2's host (SVM_NET=overlay)
+	if svm_n2_up; then
+		d=$(ip -n "$SVM_N2_NETNS" -o link show 2>/dev/null | awk -F': ' '{print $2}' |
+			sed 's/@.*//' | grep -E '^svm(v[0-9a-f]+|[0-9a-f]+)$' | tr '\n' ' ')
+		[ -n "$d" ] && echo "network device on n2's host: $d"
+	fi
 	# the cluster's guests, relays and execs name its directory or are ours
 	d=$(pgrep -u "$SVM_TEST_USER" -a 2>/dev/null |
 		grep -E "qemu.*$SVM_CLUSTER_DIR|slurm-vm-relay|slurm-vm-exec" | tr '\n' ' ')

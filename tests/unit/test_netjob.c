@@ -62,6 +62,12 @@ static void test_config(void **state)
 	(void)state;
 	svm_config_defaults(&conf);
 	assert_int_equal(conf.overlay_port, 4789);
+	assert_int_equal(conf.network, SVM_NET_AUTO);
+	assert_int_equal(svm_config_parse(&conf, "t", "network = auto\n"), 0);
+	assert_int_equal(conf.network, SVM_NET_AUTO);
+	/* auto makes bridge names too: the same prefix limit */
+	assert_int_equal(svm_config_parse(&conf, "t", "network_name = slurmvm\n"), -1);
+	svm_config_defaults(&conf);
 	assert_int_equal(svm_config_parse(&conf, "t",
 		"network = overlay\noverlay_port = 8472\noverlay_vni_offset = 7\n"
 		"overlay_mtu = 9000\noverlay_resolve = name\noverlay_name_suffix = -ib\n"), 0);
@@ -187,12 +193,35 @@ static void test_peers(void **state)
 	assert_int_equal(svm_netpeers_get(&conf, "", "n1", over, 2, &p, &n, &me), -1);
 }
 
+/* network = auto: the overlay only for a job on more than one host */
+static void test_auto(void **state)
+{
+	struct svm_peer p[3] = { { "n1", 0, { 0 } }, { "n2", 1, { 0 } }, { "n3", 2, { 0 } } };
+
+	(void)state;
+	inet_pton(AF_INET, "10.1.0.1", &p[0].addr);
+	inet_pton(AF_INET, "10.1.0.2", &p[1].addr);
+	inet_pton(AF_INET, "10.1.0.1", &p[2].addr);
+	assert_int_equal(svm_netjob_auto(p, 3), SVM_NET_OVERLAY);
+	assert_int_equal(svm_netjob_auto(p, 2), SVM_NET_OVERLAY);
+	/* one node; two nodes on one host; no addresses */
+	assert_int_equal(svm_netjob_auto(p, 1), SVM_NET_BRIDGE);
+	p[1].addr = p[0].addr;
+	assert_int_equal(svm_netjob_auto(p, 3), SVM_NET_BRIDGE);
+	assert_int_equal(svm_netjob_auto(NULL, 0), SVM_NET_BRIDGE);
+	/* loopback (NodeAddr=127.0.0.1, nodes sharing one machine) */
+	inet_pton(AF_INET, "127.0.0.1", &p[0].addr);
+	inet_pton(AF_INET, "10.1.0.2", &p[1].addr);
+	assert_int_equal(svm_netjob_auto(p, 2), SVM_NET_BRIDGE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vni),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_auto),
 		cmocka_unit_test(test_mac_ip),
 		cmocka_unit_test(test_batch),
 		cmocka_unit_test(test_vni_holder),
