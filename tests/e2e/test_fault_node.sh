@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# What a node keeps of jobs whose epilog never ran to the end: after a
-# "reboot" (the runtime directory wiped, the scratch directory, a VF
-# reservation and a defined-but-dead domain still there) and after an
-# epilog killed half-way (domain gone, state and scratch left), the next
-# VM job's prolog on the node asks slurmctld, removes what belongs to jobs
-# that no longer run, says so in slurmd's log, keeps what belongs to a job
-# that still runs, and the job itself runs.  Needs tests/cluster/up and the
-# test image.
+# What a node keeps of jobs whose prolog or epilog never ran to the end:
+# a prolog killed by Slurm at PrologEpilogTimeout (the epilog after it
+# removes the guest), a real epilog killed half-way by SIGKILL (guest,
+# relay and files left), a "reboot" (the runtime directory wiped, the
+# scratch directory, a VF reservation and a defined-but-dead domain still
+# there) and an epilog that died after the domain went (state and scratch
+# left).  The next VM job's prolog on the node asks slurmctld, removes what
+# belongs to jobs that no longer run, says so in slurmd's log, keeps what
+# belongs to a job that still runs, and the job itself runs.  Slurm drains
+# the node for a killed prolog or epilog, saying so.  Needs
+# tests/cluster/up and the test image.
 set -u
 . "$(dirname "$0")/lib.sh"
 svm_e2e_workdir e2e-fault-node
@@ -19,10 +22,6 @@ svm_run srun -N1 -w n1 sh -c 'echo $SLURM_JOB_ID'
 A=$OUT
 svm_run srun -N1 -w n1 sh -c 'echo $SLURM_JOB_ID'
 B=$OUT
-# and one that still runs on n1 (native, one CPU, beside the VM job)
-svm_run sbatch --parsable -N1 -n1 -w n1 -o /dev/null --wrap 'sleep 120'
-K=$OUT
-for _ in $(seq 1 50); do [ "$(squeue -h -j "$K" -o %T)" = RUNNING ] && break; sleep 0.2; done
 
 # drained_with NAME REASON: n1 is drained with a reason matching REASON
 # (Slurm's own, for a prolog or epilog it saw fail); then resumed.
@@ -98,6 +97,11 @@ drained_with "epilog killed: Slurm drains the node, saying why" "[Ee]pilog"
 expect_match "epilog killed: its job's guest and files are left for the next prolog" \
 	"$(svm_leftovers "$E" | tr '\n' ' ')" "domain: svm-$E-n1 .*vmrun entry: $E\.n1 .*scratch entry: $E\.n1"
 
+# and one that still runs on n1 (native, one CPU, beside the VM job)
+svm_run sbatch --parsable -N1 -n1 -w n1 -o /dev/null --wrap 'sleep 120'
+K=$OUT
+for _ in $(seq 1 50); do [ "$(squeue -h -j "$K" -o %T)" = RUNNING ] && break; sleep 0.2; done
+
 # scratch/<job>.n1 as the prolog makes it: the user's, with an overlay
 scratch() {
 	mkdir -p "$D/scratch/$1.n1"
@@ -127,7 +131,7 @@ scratch "$K"
 
 L=$(svm_leftovers | tr '\n' ' ')
 expect_match "the leftovers are in place" "$L" \
-	"domain: svm-$A-n1 .*vmrun entry: .*$B\\.n1 .*scratch entry: .*$A\\.n1 .*IB reservation: job=$A node=n1"
+	"domain: .*svm-$A-n1 .*vmrun entry: .*$B\\.n1 .*scratch entry: .*$A\\.n1 .*IB reservation: job=$A node=n1"
 
 # ---- the next VM job on n1
 svm_run srun -N1 -w n1 --vm-image="$IMG" cat /sys/class/dmi/id/sys_vendor
