@@ -29,6 +29,10 @@ expect_nodes_idle() {
 		[ "$states" = "$want" ] && break
 		sleep 0.2
 	done
+	if [ "$states" != "$want" ]; then
+		echo "# nodes: $(sinfo -h -N -o '%N %T %C %E' | sort -u | tr '\n' ' ')" >&2
+		echo "# jobs: $(squeue -h -a -o '%i %u %T %N %M %R' | tr '\n' ' ')" >&2
+	fi
 	expect_eq "$1" "$states" "$want"
 }
 
