@@ -240,6 +240,7 @@ J=${J%-n2}
 end=$(date -d "$(svm_as_user sacct -n -X -j "${J:-0}" -o End 2>/dev/null | tr -d ' ')" +%s 2>/dev/null)
 expect_eq "time limit while booting: the job ends at its time limit" \
 	"$(svm_as_user sacct -n -X -j "${J:-0}" -o State 2>/dev/null | tr -d ' ')" "TIMEOUT"
+echo "# time limit while booting: srun exit $RC"
 expect_rc "time limit while booting: srun fails" nonzero
 # (Slurm's own words: srun waited for the node's prolog, which the time
 # limit ended; sacct says TIMEOUT)
