@@ -25,7 +25,9 @@ expect_nodes_idle() {
 	for n in $nodes; do want="$want$n idle "; done
 	# a node may show "completing" or "planned" for a few seconds after a job
 	for i in $(seq 1 150); do
-		states=$(sinfo -h -N -n "${nodes// /,}" -o '%N %T' | sort -u | tr '\n' ' ')
+		# (the whole list, filtered here: `sinfo -n` may show a node in
+		# the state of another one of its partition)
+		states=$(sinfo -h -N -o '%N %T' | sort -u | grep -E "^(${nodes// /|}) " | tr '\n' ' ')
 		[ "$states" = "$want" ] && break
 		sleep 0.2
 	done

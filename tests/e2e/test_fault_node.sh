@@ -47,8 +47,8 @@ echo "PrologEpilogTimeout=8" >> "$SLURM_CONF"
 scontrol reconfigure
 t0=$SECONDS
 svm_run timeout 120 srun -N1 -w n1 -J prolog-killed --vm-image="$WORK/noagent.img" true
-P=$(grep "booting the guest of job .* from $WORK/noagent.img$" "$LOG" | tail -n1 |
-	sed 's/.*slurm-vm-prolog: job \([0-9]*\):.*/\1/')
+P=$(grep -o "slurm-vm-prolog: job [0-9]*: booting the guest of job [0-9]* on n1 from $WORK/noagent.img$" "$LOG" |
+	tail -n1 | cut -d' ' -f3 | tr -d :)
 expect_rc "prolog killed at PrologEpilogTimeout: the job fails" nonzero
 expect_eq "... within 30 s" \
 	"$([ $((SECONDS - t0)) -le 30 ] && echo yes || echo "after $((SECONDS - t0)) s")" "yes"
