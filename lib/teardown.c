@@ -79,7 +79,11 @@ virConnectPtr svm_libvirt_open(const char *uri)
  * reconnecting to its QEMUs, and a domain it finds dead vanishes under us
  * (destroy then fails with "no domain", which is what we wanted) or is
  * briefly locked; so a failed destroy is tried again for a few seconds
- * before it counts, quietly but for the last try. */
+ * before it counts, quietly but for the last try.  A libvirtd that went
+ * away after we connected (restarted while it destroyed the domain) has
+ * closed our connection: each try then failed at once with "client
+ * socket is closed" and the node was drained; a dead connection is
+ * opened again (waiting for the new libvirtd) before the next try. */
 #define DESTROY_TRIES 20
 #define DESTROY_STEP_MS 500
 
@@ -100,6 +104,16 @@ static int destroy_domain(const struct svm_config *conf, const char *name)
 
 		if (i > 0)
 			nanosleep(&ts, NULL);
+		if (virConnectIsAlive(conn) != 1) {
+			svm_info("the connection to libvirt at %s closed (libvirtd restarted?); connecting again",
+				 conf->libvirt_uri);
+			virConnectClose(conn);
+			conn = svm_libvirt_open(conf->libvirt_uri);
+			if (!conn) {
+				svm_error("cannot connect to libvirt at %s", conf->libvirt_uri);
+				break;
+			}
+		}
 		errors_to_log_if(last);
 		dom = virDomainLookupByName(conn, name);
 		if (!dom) {
@@ -124,7 +138,8 @@ static int destroy_domain(const struct svm_config *conf, const char *name)
 	svm_libvirt_errors_to_log();
 	if (rc < 0)
 		svm_error("cannot destroy domain %s", name);
-	virConnectClose(conn);
+	if (conn)
+		virConnectClose(conn);
 	return rc;
 }
 

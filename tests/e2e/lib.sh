@@ -18,16 +18,36 @@ svm_e2e_workdir() {
 	cd "$WORK" || exit 1
 }
 
-# Nodes are idle (not drained, not down) once the cluster settles.
+# Nodes are idle (not drained, not down) once the cluster settles: both,
+# or those of SVM_IDLE_NODES (a test whose other node runs a job meanwhile).
 expect_nodes_idle() {
-	local states i
+	local states i nodes=${SVM_IDLE_NODES:-n1 n2} want="" n
+	for n in $nodes; do want="$want$n idle "; done
 	# a node may show "completing" or "planned" for a few seconds after a job
 	for i in $(seq 1 150); do
-		states=$(sinfo -h -N -o '%N %T' | sort -u | tr '\n' ' ')
-		[ "$states" = "n1 idle n2 idle " ] && break
+		# (the whole list, filtered here: `sinfo -n` may show a node in
+		# the state of another one of its partition)
+		states=$(sinfo -h -N -o '%N %T' | sort -u | grep -E "^(${nodes// /|}) " | tr '\n' ' ')
+		[ "$states" = "$want" ] && break
 		sleep 0.2
 	done
-	expect_eq "$1" "$states" "n1 idle n2 idle "
+	if [ "$states" != "$want" ]; then
+		echo "# nodes: $(sinfo -h -N -o '%N %T %C %E' | sort -u | tr '\n' ' ')" >&2
+		echo "# jobs: $(squeue -h -a -o '%i %u %T %N %M %R' | tr '\n' ' ')" >&2
+	fi
+	expect_eq "$1" "$states" "$want"
+}
+
+# svm_noagent_image FILE: makes FILE, as the test user, a copy of the test
+# image (raw) whose guest boots but never starts its agent (the image's
+# /etc/default/slurm-vm-agent, which its init reads, sleeps instead): a
+# user's broken image, which the prolog waits for until boot_timeout.
+svm_noagent_image() {
+	local f=$1
+	svm_as_user sh -c 'printf "exec sleep 100000\n" > "$1.default" &&
+		qemu-img convert -O raw "$2" "$1" &&
+		printf "rm /etc/default/slurm-vm-agent\nwrite %s /etc/default/slurm-vm-agent\n" "$1.default" |
+			/sbin/debugfs -w -f - "$1" > /dev/null 2>&1 && rm -f "$1.default"' sh "$f" "$IMG"
 }
 
 # Huge pages in use when the test started (a pool's size minus its free

@@ -48,11 +48,41 @@ until_file() {
 	[ -s "$1" ]
 }
 
-# The one job of the test user (this script runs one at a time).
-user_job() { squeue -h -u "$SVM_TEST_USER" -o %i | head -n1; }
+# The one job of the test user on n1 (this script runs one at a time
+# there; n2 has the time limit's job below).
+user_job() { squeue -h -u "$SVM_TEST_USER" -w n1 -o %i | head -n1; }
 
 # sysrq DOMAIN KEY: Alt+SysRq+KEY on the guest's keyboard.
 sysrq() { virsh -c "$SVM_LIBVIRT_URI" send-key "$1" KEY_LEFTALT KEY_SYSRQ "KEY_$2" > /dev/null; }
+
+# ---- the time limit hit while the guest boots, on n2 in the background
+# while the checks below run on n1: a user's image that never starts its
+# agent keeps the prolog waiting (boot_timeout is 300 s here); at the time
+# limit (1 minute, Slurm's least) the prolog stops waiting, the guest is
+# gone within seconds, and n2 stays in service.  Results at the end.
+svm_noagent_image "$WORK/noagent.img"
+svm_as_user sh -c 'cd "$1" && exec timeout 250 srun -N1 -w n2 -t 1 --vm-image="$2" true' \
+	sh "$WORK" "$WORK/noagent.img" > "$WORK/tl.out" 2> "$WORK/tl.err" < /dev/null &
+TL=$!
+# its guest's name and when it went (epoch seconds): the first `virsh
+# list` that answers without it (libvirtd restarted below answers none)
+(
+	seen="" end=$((SECONDS + 250))
+	while [ $SECONDS -lt $end ]; do
+		if l=$(virsh -c "$SVM_LIBVIRT_URI" list --name 2>/dev/null); then
+			d=$(printf '%s\n' "$l" | grep -E '^svm-[0-9]+-n2$')
+			if [ -n "$d" ]; then
+				seen=$d
+			elif [ -n "$seen" ]; then
+				echo "$seen $(date +%s)" > "$WORK/tl.gone"
+				break
+			fi
+		fi
+		sleep 0.5
+	done
+) &
+TLW=$!
+SVM_IDLE_NODES=n1
 
 # ---- scancel while the guest boots: the prolog stops waiting, the node
 # is free within seconds, not after boot_timeout (300 s here)
@@ -128,9 +158,11 @@ expect_eq "agent killed: ... in the same guest (same boot id)" \
 	"$(cat "$WORK/boot2" 2>/dev/null)" "$(cat "$WORK/boot1" 2>/dev/null)"
 svm_expect_nothing_left "agent killed" "$J"
 
-# ---- libvirtd and slurmd restarted while a step runs: it keeps going,
-# later steps run, and the epilog (of the new slurmd, through the new
-# libvirtd) still tears the guest down
+# ---- libvirtd, virtlogd and slurmd restarted while a step runs: it keeps
+# going, later steps run, and the epilog (of the new slurmd, through the
+# new libvirtd) still tears the guest down.  virtlogd is stopped for real,
+# not re-executed: QEMU's end of the console log is gone while the guest
+# writes to its console (SysRq+H prints the SysRq help there).
 D=$SVM_CLUSTER_DIR
 cat > "$WORK/daemons.sh" <<'EOS'
 #!/bin/sh
@@ -144,11 +176,14 @@ bg daemons 240 sbatch --wait -N1 -w n1 -o daemons.log --vm-image="$IMG" daemons.
 if until_file "$WORK/started" 120; then
 	J=$(user_job)
 	if [ -s "$D/run/libvirtd.pid" ]; then
+		svm_stop_pidfile "$D/run/virtlogd.pid" virtlogd
+		sysrq "svm-$J-n1" H
 		svm_stop_pidfile "$D/run/libvirtd.pid" libvirtd
-		# virtlogd holds QEMU's log pipe: it re-executes itself on USR1
-		kill -USR1 "$(cat "$D/run/virtlogd.pid")"
+		/usr/sbin/virtlogd -d -p "$D/run/virtlogd.pid"
 		/usr/sbin/libvirtd -d -p "$D/run/libvirtd.pid"
 	else
+		systemctl stop virtlogd
+		sysrq "svm-$J-n1" H
 		systemctl restart libvirtd virtlogd
 	fi
 	for _ in $(seq 1 100); do virsh -c "$SVM_LIBVIRT_URI" version > /dev/null 2>&1 && break; sleep 0.2; done
@@ -193,5 +228,30 @@ bg_wait epi
 expect_match "libvirtd restarting during the epilog: the epilog waited for it" \
 	"$(grep "job $J" "$D/log/slurmd-n1.log" 2>/dev/null)" "does not answer; trying again"
 svm_expect_nothing_left "libvirtd restarting during the epilog" "$J"
+
+# ---- the time limit while the guest booted (started at the top)
+wait "$TL"
+RC=$?
+wait "$TLW"
+ERR=$(cat "$WORK/tl.err")
+read -r dom gone < "$WORK/tl.gone" || dom="" gone=""
+J=${dom#svm-}
+J=${J%-n2}
+end=$(date -d "$(svm_as_user sacct -n -X -j "${J:-0}" -o End 2>/dev/null | tr -d ' ')" +%s 2>/dev/null)
+expect_eq "time limit while booting: the job ends at its time limit" \
+	"$(svm_as_user sacct -n -X -j "${J:-0}" -o State 2>/dev/null | tr -d ' ')" "TIMEOUT"
+echo "# time limit while booting: srun exit $RC"
+expect_rc "time limit while booting: srun fails" nonzero
+# (Slurm's own words: srun waited for the node's prolog, which the time
+# limit ended; sacct says TIMEOUT)
+expect_eq "time limit while booting: ... the user reads Slurm's lines" "$ERR" \
+	"srun: error: Nodes n2 are still not ready
+srun: error: Something is wrong with the boot of the nodes."
+expect_eq "time limit while booting: the prolog stopped waiting (slurmd's log)" \
+	"$(grep -c "slurm-vm-prolog: job $J: job $J ended (time limit) while its guest was booting$" "$D/log/slurmd-n2.log")" "1"
+expect_eq "time limit while booting: the guest is gone within 15 s of the limit, not after boot_timeout" \
+	"$([ -n "$end" ] && [ -n "$gone" ] && [ $((gone - end)) -le 15 ] && echo yes || echo "end ${end:-?}, gone ${gone:-?}")" "yes"
+SVM_IDLE_NODES=
+svm_expect_nothing_left "time limit while booting" "$J"
 
 svm_e2e_summary

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# What a node keeps of jobs whose epilog never ran to the end: after a
-# "reboot" (the runtime directory wiped, the scratch directory, a VF
-# reservation and a defined-but-dead domain still there) and after an
-# epilog killed half-way (domain gone, state and scratch left), the next
-# VM job's prolog on the node asks slurmctld, removes what belongs to jobs
-# that no longer run, says so in slurmd's log, keeps what belongs to a job
-# that still runs, and the job itself runs.  Needs tests/cluster/up and the
-# test image.
+# What a node keeps of jobs whose prolog or epilog never ran to the end:
+# a prolog killed by Slurm at PrologEpilogTimeout (the epilog after it
+# removes the guest), a real epilog killed half-way by SIGKILL (guest,
+# relay and files left), a "reboot" (the runtime directory wiped, the
+# scratch directory, a VF reservation and a defined-but-dead domain still
+# there) and an epilog that died after the domain went (state and scratch
+# left).  The next VM job's prolog on the node asks slurmctld, removes what
+# belongs to jobs that no longer run, says so in slurmd's log, keeps what
+# belongs to a job that still runs, and the job itself runs.  Slurm drains
+# the node for a killed prolog or epilog, saying so.  Needs
+# tests/cluster/up and the test image.
 set -u
 . "$(dirname "$0")/lib.sh"
 svm_e2e_workdir e2e-fault-node
@@ -19,6 +22,82 @@ svm_run srun -N1 -w n1 sh -c 'echo $SLURM_JOB_ID'
 A=$OUT
 svm_run srun -N1 -w n1 sh -c 'echo $SLURM_JOB_ID'
 B=$OUT
+
+# drained_with NAME REASON: n1 is drained with a reason matching REASON
+# (Slurm's own, for a prolog or epilog it saw fail); then resumed.
+drained_with() {
+	local st
+	for _ in $(seq 1 100); do
+		st=$(sinfo -h -n n1 -o '%T %E')
+		case $st in drain*) break ;; esac
+		sleep 0.2
+	done
+	expect_match "$1" "$st" "^drain[a-z]* .*$2"
+	scontrol update nodename=n1 state=resume
+}
+
+# ---- the prolog killed by Slurm (PrologEpilogTimeout, 8 s for this
+# check) while it waits for a guest that never starts its agent: the job
+# fails, Slurm drains the node for its prolog (a site whose
+# PrologEpilogTimeout is below boot_timeout: the admin's to fix), and the
+# epilog that follows removes the guest the killed prolog left
+svm_noagent_image "$WORK/noagent.img"
+cp "$SLURM_CONF" "$WORK/slurm.conf.saved"
+echo "PrologEpilogTimeout=8" >> "$SLURM_CONF"
+scontrol reconfigure
+t0=$SECONDS
+svm_run timeout 120 srun -N1 -w n1 -J prolog-killed --vm-image="$WORK/noagent.img" true
+P=$(grep -o "slurm-vm-prolog: job [0-9]*: booting the guest of job [0-9]* on n1 from $WORK/noagent.img$" "$LOG" |
+	tail -n1 | cut -d' ' -f3 | tr -d :)
+expect_rc "prolog killed at PrologEpilogTimeout: the job fails" nonzero
+expect_eq "... within 30 s" \
+	"$([ $((SECONDS - t0)) -le 30 ] && echo yes || echo "after $((SECONDS - t0)) s")" "yes"
+expect_match "... the user reads that the node's prolog failed" "$ERR" "[Pp]rolog"
+drained_with "... Slurm drains the node, saying why" "[Pp]rolog"
+expect_eq "... slurmd's log says it killed the prolog" \
+	"$(grep -c "error: \[job $P\] prolog failed status=0:15$" "$LOG")" "1"
+cp "$WORK/slurm.conf.saved" "$SLURM_CONF"
+scontrol reconfigure
+svm_expect_nothing_left "prolog killed at PrologEpilogTimeout" "$P"
+
+# ---- the epilog killed half-way (SIGKILL by pid, while it waits for a
+# libvirtd that is stopped): Slurm drains the node for it; the job's guest,
+# relay and files stay until the next VM job's prolog on the node (below)
+rm -f "$WORK/started"
+svm_as_user sh -c 'cd "$1" && exec timeout 200 srun -N1 -w n1 -J epilog-killed --vm-image="$2" sh -c "echo up > started; exec sleep 300"' \
+	sh "$WORK" "$IMG" > "$WORK/epi.out" 2> "$WORK/epi.err" < /dev/null &
+EPI=$!
+for _ in $(seq 1 600); do [ -s "$WORK/started" ] && break; sleep 0.2; done
+E=$(squeue -h -n epilog-killed -o %i | head -n1)
+own_libvirtd=0
+if [ -s "$D/run/libvirtd.pid" ]; then
+	own_libvirtd=1
+	svm_stop_pidfile "$D/run/libvirtd.pid" libvirtd
+else
+	systemctl stop libvirtd
+fi
+scancel "$E"
+epid=""
+for _ in $(seq 1 100); do
+	for p in $(pgrep -x slurm-vm-epilog); do
+		tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -qx "SLURM_JOB_ID=$E" && epid=$p
+	done
+	[ -n "$epid" ] && break
+	sleep 0.1
+done
+[ -n "$epid" ] && sleep 1 && kill -KILL "$epid"
+if [ "$own_libvirtd" = 1 ]; then
+	/usr/sbin/libvirtd -d -p "$D/run/libvirtd.pid"
+else
+	systemctl start libvirtd
+fi
+for _ in $(seq 1 100); do virsh -c "$SVM_LIBVIRT_URI" version > /dev/null 2>&1 && break; sleep 0.2; done
+wait "$EPI"
+expect_eq "epilog killed: it was running when killed" "$([ -n "$epid" ] && echo yes)" "yes"
+drained_with "epilog killed: Slurm drains the node, saying why" "[Ee]pilog"
+expect_match "epilog killed: its job's guest and files are left for the next prolog" \
+	"$(svm_leftovers "$E" | tr '\n' ' ')" "domain: svm-$E-n1 .*vmrun entry: $E\.n1 .*scratch entry: $E\.n1"
+
 # and one that still runs on n1 (native, one CPU, beside the VM job)
 svm_run sbatch --parsable -N1 -n1 -w n1 -o /dev/null --wrap 'sleep 120'
 K=$OUT
@@ -53,7 +132,7 @@ scratch "$K"
 
 L=$(svm_leftovers | tr '\n' ' ')
 expect_match "the leftovers are in place" "$L" \
-	"domain: svm-$A-n1 .*vmrun entry: .*$B\\.n1 .*scratch entry: .*$A\\.n1 .*IB reservation: job=$A node=n1"
+	"domain: .*svm-$A-n1 .*vmrun entry: .*$B\\.n1 .*scratch entry: .*$A\\.n1 .*IB reservation: job=$A node=n1"
 
 # ---- the next VM job on n1
 svm_run srun -N1 -w n1 --vm-image="$IMG" cat /sys/class/dmi/id/sys_vendor
@@ -67,6 +146,9 @@ expect_eq "the half-torn-down job's state and scratch are removed" \
 expect_eq "slurmd's log says what was reclaimed for job $A" \
 	"$(grep -c "slurm-vm-prolog: .*job $A no longer runs on n1 (slurmctld) but had left its guest's domain or files here: removed" "$LOG")" "1"
 expect_eq "... and for job $B" "$(grep -c "slurm-vm-prolog: .*job $B no longer runs on n1 (slurmctld)" "$LOG")" "1"
+expect_eq "... and for the job whose epilog was killed" \
+	"$(grep -c "slurm-vm-prolog: .*job $E no longer runs on n1 (slurmctld)" "$LOG")" "1"
+expect_eq "... which left nothing" "$(svm_leftovers "$E")" ""
 expect_eq "what a running job holds is kept" "$(ls -d "$D/scratch/$K.n1" 2>/dev/null)" "$D/scratch/$K.n1"
 expect_eq "... and not reported" "$(grep -c "job $K no longer runs" "$LOG")" "0"
 
