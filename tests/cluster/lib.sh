@@ -71,6 +71,14 @@ svm_stop_pidfile() {
 	rm -f "$file"
 }
 
+# The devices of job networks (lib/netjob.c: the bridge svm<job in hex>,
+# the VXLAN device svmv<job in hex>) in this network namespace, or in
+# NETNS: one name a line.
+svm_job_netdevs() {
+	ip ${1:+-n "$1"} -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' |
+		grep -E '^svm(v[0-9a-f]+|[0-9a-f]+)$' || true
+}
+
 # True when the cluster is up in SVM_NET=overlay mode (n2's namespaces exist).
 svm_n2_up() { [ -e "/run/netns/$SVM_N2_NETNS" ] && mountpoint -q "$SVM_N2_MNTNS" 2>/dev/null; }
 

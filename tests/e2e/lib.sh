@@ -78,13 +78,11 @@ svm_leftovers() {
 	[ -n "$d" ] && echo "IB reservation: $d"
 	[ -n "$j" ] && return 0
 	# the job bridges svm<job> and VXLAN devices svmv<hex job> (lib/netjob.c)
-	d=$(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' |
-		grep -E '^svm(v[0-9a-f]+|[0-9]+)$' | tr '\n' ' ')
+	d=$(svm_job_netdevs | tr '\n' ' ')
 	[ -n "$d" ] && echo "network device: $d"
 	# and in n2's host (SVM_NET=overlay)
 	if svm_n2_up; then
-		d=$(ip -n "$SVM_N2_NETNS" -o link show 2>/dev/null | awk -F': ' '{print $2}' |
-			sed 's/@.*//' | grep -E '^svm(v[0-9a-f]+|[0-9a-f]+)$' | tr '\n' ' ')
+		d=$(svm_job_netdevs "$SVM_N2_NETNS" | tr '\n' ' ')
 		[ -n "$d" ] && echo "network device on n2's host: $d"
 	fi
 	# the cluster's guests, relays and execs name its directory or are ours
