@@ -33,11 +33,20 @@ trap cleanup EXIT
 user_file() { # NAME: stdin to WORK/NAME, the user's, executable
 	svm_as_user sh -c 'cat > "$1" && chmod +x "$1"' sh "$WORK/$1"
 }
-# In the guests (one task each): the guest's own address and NIC.
+# In the guests (one task each): the guest's own address and NIC, the
+# other guest of job A, and fetch PORT: the line it serves on PORT, in got
+# (tried for 30 s: the other guest may not serve yet).
 user_file guestnet.sh <<'EOS'
 #!/bin/sh
 dev=$(ip -o -4 addr show | awk '$4 ~ /^169\.254\./ {print $2; exit}')
 addr=$(ip -o -4 addr show dev "$dev" | awk '{print $4}')
+peer=169.254.1.$((2 - SLURM_PROCID))
+fetch() {
+	for i in $(seq 1 30); do
+		got=$(nc -w 2 "$peer" "$1" < /dev/null) && [ -n "$got" ] && return
+		sleep 1
+	done
+}
 EOS
 # job A, step 1: each guest serves one line and fetches the other's
 user_file reach.sh <<'EOS'
@@ -46,11 +55,7 @@ user_file reach.sh <<'EOS'
 echo "NIC $(hostname) $addr mtu $(cat /sys/class/net/$dev/mtu)"
 nc -ll -p 7000 -e /bin/echo "hello from $(hostname)" &
 srv=$!
-peer=169.254.1.$((2 - SLURM_PROCID))
-for i in $(seq 1 30); do
-	got=$(nc -w 2 "$peer" 7000 < /dev/null) && [ -n "$got" ] && break
-	sleep 1
-done
+fetch 7000
 echo "GOT $(hostname) $got"
 sleep 3	# the other guest may still be asking
 kill $srv
@@ -59,13 +64,10 @@ EOS
 # first says "serving" once it has fetched the other's line
 user_file serve.sh <<'EOS'
 #!/bin/sh
+. ./guestnet.sh
 nc -ll -p 7001 -e /bin/echo "A-$(hostname)" &
 srv=$!
-peer=169.254.1.$((2 - SLURM_PROCID))
-for i in $(seq 1 30); do
-	got=$(nc -w 2 "$peer" 7001 < /dev/null) && [ -n "$got" ] && break
-	sleep 1
-done
+fetch 7001
 echo "PEER $(hostname) $got"
 [ "$SLURM_PROCID" = 0 ] && [ -n "$got" ] && touch serving
 for i in $(seq 1 240); do [ -e stop ] && break; sleep 0.5; done
@@ -158,5 +160,5 @@ expect_eq "only job A's VNI on the underlay (B and C, one node each, send nothin
 # ---- nothing left in either host (svm_leftovers looks in n2's namespace too)
 svm_expect_nothing_left "after the overlay jobs"
 expect_eq "n2's host: no bridge or VXLAN device of a job" \
-	"$(svm_n2 ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -E '^svm(v[0-9a-f]+|[0-9a-f]+)$' | tr '\n' ' ')" ""
+	"$(svm_job_netdevs "$SVM_N2_NETNS" | tr '\n' ' ')" ""
 svm_e2e_summary
