@@ -290,9 +290,28 @@ static int local_addr_ok(const struct svm_peer *self)
 
 /* Creates the link DEV with ADD unless it exists (the job's other node on
  * this host may create it first), and turns IPv6 off before it goes up. */
+/* Runs ARGV to make DEV exist (WANT 1) or be gone (WANT 0).  When ARGV
+ * fails but DEV is as wanted afterwards, another prolog or epilog got
+ * there first: the job's other node on this same host (several slurmd on
+ * one host, as on the local test cluster) made or removed the job's
+ * devices between our check and our command.  That is no error and logs
+ * nothing; any other failure logs the command's own line. */
+static int link_to(const char *dev, int want, const char *const *argv)
+{
+	struct svm_spawn sp = { .argv = argv, .uid = (uid_t)-1, .stdout_fd = -1,
+				.stderr_fd = -1, .keep_fd = -1 };
+	char why[640];
+
+	if (exists(dev) == want || svm_spawn_try(&sp, why, sizeof(why)) == 0 || exists(dev) == want)
+		return 0;
+	if (why[0])
+		svm_error("%s", why);
+	return -1;
+}
+
 static int make_link(const char *dev, const char *const *add)
 {
-	if (!exists(dev) && run(add) < 0 && !exists(dev))
+	if (link_to(dev, 1, add) < 0)
 		return -1;
 	return ipv6_off(dev);
 }
@@ -474,7 +493,7 @@ int svm_netjob_down(const struct svm_config *conf, uint32_t job)
 		const char *dev = i == 0 ? vx : br;
 		const char *del[] = { tool("ip"), "link", "delete", dev, NULL };
 
-		if (exists(dev) && run(del) < 0 && exists(dev))
+		if (link_to(dev, 0, del) < 0)
 			return -1;
 	}
 	if (d)

@@ -250,7 +250,7 @@ const char *svm_spawn_status_str(int status, char *buf, size_t len)
 	return buf;
 }
 
-int svm_spawn_run(const struct svm_spawn *sp)
+int svm_spawn_try(const struct svm_spawn *sp, char *why, size_t len)
 {
 	struct svm_spawn copy = *sp;
 	char msg[512] = "", st[32];
@@ -259,6 +259,8 @@ int svm_spawn_run(const struct svm_spawn *sp)
 	ssize_t n;
 	pid_t pid;
 
+	if (len)
+		why[0] = '\0';	/* a start failure is logged by svm_spawn_start */
 	/* capture stderr unless the caller took it */
 	if (copy.stderr_fd < 0 && pipe2(errpipe, O_CLOEXEC) == 0)
 		copy.stderr_fd = errpipe[1];
@@ -291,7 +293,18 @@ int svm_spawn_run(const struct svm_spawn *sp)
 	status = svm_spawn_wait(pid);
 	if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
-	svm_error("%s failed (%s)%s%s", sp->argv[0],
-		  svm_spawn_status_str(status, st, sizeof(st)), msg[0] ? ": " : "", msg);
+	snprintf(why, len, "%s failed (%s)%s%s", sp->argv[0],
+		 svm_spawn_status_str(status, st, sizeof(st)), msg[0] ? ": " : "", msg);
+	return -1;
+}
+
+int svm_spawn_run(const struct svm_spawn *sp)
+{
+	char why[640];
+
+	if (svm_spawn_try(sp, why, sizeof(why)) == 0)
+		return 0;
+	if (why[0])
+		svm_error("%s", why);
 	return -1;
 }

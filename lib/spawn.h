@@ -43,6 +43,12 @@ pid_t svm_spawn_start(const struct svm_spawn *sp);
  * to a few hundred bytes, first line) is appended to the message. */
 int svm_spawn_run(const struct svm_spawn *sp);
 
+/* As svm_spawn_run, but the failure's line goes into WHY (LEN bytes) and
+ * is not logged: for callers to whom some failures are no failure.  A
+ * program that cannot be started at all is logged by svm_spawn_start and
+ * leaves WHY empty. */
+int svm_spawn_try(const struct svm_spawn *sp, char *why, size_t len);
+
 /* Waits for PID; returns its wait status, or -1. */
 int svm_spawn_wait(pid_t pid);
 

@@ -236,6 +236,25 @@ static void test_failures(void **state)
 	assert_string_equal(svm_spawn_status_str(9, st, sizeof(st)), "signal 9");
 }
 
+/* svm_spawn_try: the failure's line comes back to the caller, unlogged. */
+static void test_try(void **state)
+{
+	const char *fail[] = { "/bin/sh", "-c", "echo 'RTNETLINK answers: File exists' >&2; exit 2", NULL };
+	const char *ok[] = { "/bin/sh", "-c", "true", NULL };
+	struct svm_spawn sp = SPAWN_DEFAULTS;
+	char why[128] = "untouched";
+
+	(void)state;
+	testutil_log_capture();
+	sp.argv = ok;
+	assert_int_equal(svm_spawn_try(&sp, why, sizeof(why)), 0);
+	assert_string_equal(why, "");
+	sp.argv = fail;
+	assert_int_equal(svm_spawn_try(&sp, why, sizeof(why)), -1);
+	assert_string_equal(why, "/bin/sh failed (exit 2): RTNETLINK answers: File exists");
+	assert_string_equal(testutil_errors, "");
+}
+
 /* The file size limit is the child's: a helper cannot fill the disk. */
 static void test_file_size_limit(void **state)
 {
@@ -288,6 +307,7 @@ int main(void)
 		cmocka_unit_test(test_spawn_closes_high_fds),
 		cmocka_unit_test(test_child_setup),
 		cmocka_unit_test(test_failures),
+		cmocka_unit_test(test_try),
 		cmocka_unit_test(test_file_size_limit),
 		cmocka_unit_test(test_drop),
 	};
