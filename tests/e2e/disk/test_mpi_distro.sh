@@ -45,6 +45,17 @@ step() { # NAME SRUN-ARGS...: one step, its rc and duration
 	t0=\$(date +%s)
 	timeout 240 srun "\$@" > "\$name.out" 2> "\$name.err"
 	rc=\$?
+	# Open MPI 5.0's own MPI_Init race (a rank takes a peer's first
+	# message before its MPI_COMM_WORLD is set up and dies of SIGSEGV;
+	# README, Limitations): say so and take that step once more
+	case " \$* " in *" ./mpi_hello.openmpi "*) hello=1 ;; *) hello=0 ;; esac
+	if [ \$hello = 1 ] && [ \$rc != 0 ] && [ \$rc != 124 ] && grep -q 'Caught signal 11' "\$name.err" &&
+	   grep -q 'ompi_mpi_init' "\$name.err" && grep -q 'mca_pml_ob1_recv_frag_callback_match' "\$name.err"; then
+		echo "INITRACE \$name \$rc \$((\$(date +%s) - t0))"
+		mv "\$name.err" "\$name.initrace.err"
+		timeout 240 srun "\$@" > "\$name.out" 2> "\$name.err"
+		rc=\$?
+	fi
 	[ \$rc = 124 ] && hung=\$((hung + 1))
 	echo "STEP \$name \$rc \$((\$(date +%s) - t0))"
 }
@@ -108,6 +119,13 @@ for a in pmi2abort pmixabort; do
 	expect_match "$a: ... and the user sees the abort" "$(cat "$WORK/$a.err" 2>/dev/null)" "rank 1 aborting"
 done
 
+# the steps Open MPI's init race hit, each taken once more (steps.sh)
+NRACE=0
+for r in $(printf '%s\n' "$LOG" | awk '$1 == "INITRACE" {print $2}'); do
+	NRACE=$((NRACE + 1))
+	echo "# $r: a rank died of SIGSEGV in Open MPI's MPI_Init (a peer's message before MPI_COMM_WORLD was set up): the step once more; its first line: $(head -n 1 "$WORK/$r.initrace.err")"
+done
+
 ok=0
 for i in $(seq 1 "$SOAK"); do [ "$(st pmixsoak$i)" = 0 ] && grep -q "^rank 3 of 4" "$WORK/pmixsoak$i.out" && ok=$((ok + 1)); done
 expect_eq "$SOAK --mpi=pmix steps back to back all succeed" "$ok" "$SOAK"
@@ -120,8 +138,11 @@ expect_eq "$SOAK --mpi=pmi2 steps (2 ranks per guest) back to back all succeed" 
 if [ -n "$job" ]; then
 	svm_sacct_final "$job" JobName,ExitCode
 	steps=$(printf '%s\n' "$OUT" | grep '^mpi_' | sort | uniq -c | awk '{print $2 "=" $1}' | tr '\n' ' ')
-	expect_eq "sacct: every hello step exited 0:0" \
-		"$(printf '%s\n' "$OUT" | awk -F'|' '$1 ~ /^mpi_hello/ && $2 != "0:0"' | head -n 3)" ""
+	# (the Open MPI init crashes above are the only hello steps that
+	# may have another exit code, and theirs is signal 11)
+	expect_eq "sacct: every hello step exited 0:0 (but the $NRACE Open MPI init crashes: 0:11)" \
+		"$(printf '%s\n' "$OUT" | awk -F'|' '$1 ~ /^mpi_hello/ && $2 != "0:0" && !($1 == "mpi_hello.openmpi" && $2 == "0:11")' | head -n 3) $(printf '%s\n' "$OUT" | awk -F'|' '$1 ~ /^mpi_hello/ && $2 == "0:11"' | wc -l)" \
+		" $NRACE"
 	expect_eq "sacct: the MPI_Abort steps have a non-zero exit code" \
 		"$(printf '%s\n' "$OUT" | awk -F'|' '$1 ~ /^mpi_abort/ && $2 != "0:0" {n++} END {print n + 0}')" \
 		2
