@@ -423,9 +423,12 @@ int svm_netjob_up(const struct svm_config *conf, uint32_t job, const struct svm_
 		return 0;
 	if (mode == SVM_NET_AUTO) {
 		mode = svm_netjob_auto(peers, n);
-		svm_verbose("job %" PRIu32 ": network = auto: %s (%zu nodes)", job,
-			    mode == SVM_NET_OVERLAY ? "overlay, the nodes are on more than one host"
-						    : "bridge, the job's guests share one host", n);
+		if (n < 2)
+			svm_verbose("network = auto: bridge, the job has one node");
+		else
+			svm_verbose("network = auto: %s (%zu nodes)",
+				    mode == SVM_NET_OVERLAY ? "overlay, the nodes are on more than one host"
+							    : "bridge, the job's guests share one host", n);
 	}
 	if (svm_netjob_names(conf, job, br, vx) < 0)
 		return -1;
