@@ -568,6 +568,40 @@ static int step_started(struct boot *b)
 	return 0;
 }
 
+/* libvirtd or virtlogd restarting under the create (the node's daemons
+ * restarted while a job starts) fails it on a closed connection ("End of
+ * file while reading data") or on virtlogd's socket not there yet: an RPC
+ * error.  Tried again on a live connection for a few seconds, as the
+ * epilog's destroy is; a create that half-happened before libvirtd went
+ * left the domain running under the job's name, and that one is ours. */
+#define START_TRIES 20
+#define START_STEP_MS 500
+
+static int start_retry(struct boot *b, int i)
+{
+	struct timespec ts = { 0, START_STEP_MS * 1000000L };
+	int rpc = virGetLastErrorDomain() == VIR_FROM_RPC;	/* before any other call resets it */
+
+	if (i == START_TRIES - 1 || (!rpc && virConnectIsAlive(b->conn) == 1))
+		return 0;
+	if (i == 0)
+		svm_info("the guest's start failed on libvirt's connection (%s): trying again for %d s",
+			 last_error, START_TRIES * START_STEP_MS / 1000);
+	nanosleep(&ts, NULL);
+	if (virConnectIsAlive(b->conn) != 1) {
+		virConnectClose(b->conn);
+		b->conn = svm_libvirt_open(b->conf->libvirt_uri);
+		if (!b->conn)
+			return 0;
+	}
+	b->dom = virDomainLookupByName(b->conn, b->dir->domain);
+	if (b->dom && virDomainIsActive(b->dom) != 1) {
+		virDomainFree(b->dom);
+		b->dom = NULL;
+	}
+	return 1;
+}
+
 /* The user may have changed the files since the check (a work dir
  * removed): asked again, their answer decides whose fault. */
 static int step_start(struct boot *b)
@@ -575,9 +609,15 @@ static int step_start(struct boot *b)
 	static struct request_check again;
 	char w[1024];
 
-	b->dom = virDomainCreateXML(b->conn, b->xml, 0);
+	for (int i = 0; !b->dom; i++) {
+		b->dom = virDomainCreateXML(b->conn, b->xml, 0);
+		if (!b->dom && !start_retry(b, i))
+			break;
+	}
 	if (b->dom)
 		return 0;
+	if (!b->conn)
+		return why(b, "cannot connect to libvirt at %s again: %s", b->conf->libvirt_uri, last_error);
 	snprintf(w, sizeof(w), "%s", last_error);
 	if (check_request(b->env, b->conf, &again) < 0) {
 		b->who = FAULT_USER;
