@@ -575,7 +575,7 @@ static int step_started(struct boot *b)
  * .../virtlogd-sock").  That is no node fault yet, and a drain for it was
  * wrong: the create is tried again, on a connection opened again if it
  * died, for at most START_WAIT_MS in all (inside the minute vm.conf.5
- * keeps between boot_timeout and PrologEpilogTimeout).  Any other error
+ * asks between check_timeout + boot_timeout and PrologEpilogTimeout).  Any other error
  * is libvirt's or QEMU's answer to this guest (the XML, memory, the
  * image) and final at once.  A create whose answer was lost may have
  * started the guest (libvirtd finds it again when it comes back): it is
@@ -651,7 +651,8 @@ static int start_domain(struct boot *b, char *w, size_t len, int *away)
 	}
 	svm_libvirt_errors_to_log();
 	if (!b->dom) {
-		svm_error("libvirt: %s", w);
+		if (!*away)
+			svm_error("libvirt: %s", w);	/* as libvirt's own lines are */
 		return -1;
 	}
 	if (gone)
