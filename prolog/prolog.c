@@ -568,23 +568,119 @@ static int step_started(struct boot *b)
 	return 0;
 }
 
+/* libvirtd or virtlogd restarting under the create (an upgrade, an admin,
+ * systemd's Restart=) fails it with an RPC error: libvirtd's connection
+ * closed ("End of file while reading data", "client socket is closed") or
+ * virtlogd's socket not there ("Failed to connect socket to
+ * .../virtlogd-sock").  That is no node fault yet, and a drain for it was
+ * wrong: the create is tried again, on a connection opened again if it
+ * died, for at most START_WAIT_MS in all (inside the minute vm.conf.5
+ * asks between check_timeout + boot_timeout and PrologEpilogTimeout).  Any other error
+ * is libvirt's or QEMU's answer to this guest (the XML, memory, the
+ * image) and final at once.  A create whose answer was lost may have
+ * started the guest (libvirtd finds it again when it comes back): it is
+ * looked up before each new try, so no second one is started (libvirt
+ * refuses a second domain of the name anyway), and domain.started, written
+ * before the first try, has the epilog destroy whatever is left. */
+#define START_WAIT_MS 20000
+#define START_STEP_MS 500
+
+static void libvirt_quiet(void *arg, virErrorPtr err)
+{
+	(void)arg;
+	(void)err;
+}
+
+/* After a step, the job's domain if a lost create did start it (in B->dom),
+ * else a live connection in B->conn to try on, or none yet (NULL). */
+static void start_again(struct boot *b)
+{
+	struct timespec ts = { 0, START_STEP_MS * 1000000L };
+	virDomainPtr dom;
+
+	nanosleep(&ts, NULL);
+	if (b->conn && virConnectIsAlive(b->conn) != 1) {
+		virConnectClose(b->conn);
+		b->conn = NULL;
+	}
+	if (!b->conn)
+		b->conn = virConnectOpen(b->conf->libvirt_uri);
+	if (!b->conn)
+		return;
+	dom = virDomainLookupByName(b->conn, b->dir->domain);
+	if (dom && virDomainIsActive(dom) == 1)
+		b->dom = dom;
+	else if (dom)
+		virDomainFree(dom);
+}
+
+/* Creates the domain, again while the daemons are away (above), quietly
+ * but for one line when they went and one on how it ended.  0, or -1 with
+ * libvirt's last error logged and in W, and *AWAY set when the daemons
+ * were still away at the end of the wait. */
+static int start_domain(struct boot *b, char *w, size_t len, int *away)
+{
+	double t0 = now();
+	int tries = 0, gone = 0, found = 0;
+
+	*away = 0;
+	virSetErrorFunc(NULL, libvirt_quiet);
+	while (!b->dom) {
+		virError err;
+
+		if (b->conn) {
+			b->dom = virDomainCreateXML(b->conn, b->xml, 0);
+			tries++;
+			if (b->dom)
+				break;
+		}
+		/* copied: virConnectIsAlive resets the last error */
+		memset(&err, 0, sizeof(err));
+		virCopyLastError(&err);
+		snprintf(w, len, "%s", err.message ? err.message : "libvirt gave no reason");
+		*away = err.domain == VIR_FROM_RPC || !b->conn || virConnectIsAlive(b->conn) != 1;
+		virResetError(&err);
+		if (!*away || now() - t0 >= START_WAIT_MS / 1000.0)
+			break;
+		if (!gone)
+			svm_info("libvirtd or virtlogd went away during the domain create of %s (%s): retrying for up to %d s",
+				 b->dir->domain, w, START_WAIT_MS / 1000);
+		gone = 1;
+		start_again(b);
+		found = b->dom != NULL;
+	}
+	svm_libvirt_errors_to_log();
+	if (!b->dom) {
+		if (!*away)
+			svm_error("libvirt: %s", w);	/* as libvirt's own lines are */
+		return -1;
+	}
+	if (gone)
+		svm_info(found ? "the domain create of %s had gone through: found it running after %.1f s, %d tries" :
+			 "the domain create of %s went through after %.1f s, %d tries",
+			 b->dir->domain, now() - t0, tries);
+	return 0;
+}
+
 /* The user may have changed the files since the check (a work dir
  * removed): asked again, their answer decides whose fault. */
 static int step_start(struct boot *b)
 {
 	static struct request_check again;
 	char w[1024];
+	int away;
 
-	b->dom = virDomainCreateXML(b->conn, b->xml, 0);
-	if (b->dom)
+	if (start_domain(b, w, sizeof(w), &away) == 0)
 		return 0;
-	snprintf(w, sizeof(w), "%s", last_error);
+	if (away)
+		return why(b, "cannot start the guest: libvirtd or virtlogd did not come back within %d s: %s",
+			   START_WAIT_MS / 1000, w);
 	if (check_request(b->env, b->conf, &again) < 0) {
 		b->who = FAULT_USER;
 		return why(b, "%s", again.err);
 	}
 	b->who = FAULT_NODE;
-	return why(b, "cannot start the guest: %s", w);
+	return why(b, "cannot start the guest: libvirt: %s", w);
 }
 
 /* libvirt binds the channel socket as root in root's state dir; the relay

@@ -8,8 +8,11 @@
 # left).  The next VM job's prolog on the node asks slurmctld, removes what
 # belongs to jobs that no longer run, says so in slurmd's log, keeps what
 # belongs to a job that still runs, and the job itself runs.  Slurm drains
-# the node for a killed prolog or epilog, saying so.  Needs
-# tests/cluster/up and the test image.
+# the node for a killed prolog or epilog, saying so.  And libvirtd and
+# virtlogd away while a prolog creates its domain: the job runs and the
+# node stays in service when they are back within the prolog's wait; when
+# they are not, the job fails with one line and the node drains with it.
+# Needs tests/cluster/up and the test image.
 set -u
 . "$(dirname "$0")/lib.sh"
 svm_e2e_workdir e2e-fault-node
@@ -154,5 +157,94 @@ expect_eq "... and not reported" "$(grep -c "job $K no longer runs" "$LOG")" "0"
 
 scancel "$K"
 svm_expect_nothing_left "after the reclaim"
+
+# ---- libvirtd and virtlogd away while a job's prolog creates its domain
+# (the node's daemons restarted as a job starts): no node fault while they
+# come back within the prolog's wait (20 s), a node fault when they do not.
+# virtlogd is stopped before the job, so the create fails on its socket;
+# its sockets too where systemd has them, or the first connect starts it.
+virtlogd_stop() {
+	if [ "$own_libvirtd" = 1 ]; then
+		svm_stop_pidfile "$D/run/virtlogd.pid" virtlogd
+	else
+		systemctl stop virtlogd.socket virtlogd-admin.socket virtlogd
+	fi
+}
+virtlogd_start() {
+	if [ "$own_libvirtd" = 1 ]; then
+		/usr/sbin/virtlogd -d -p "$D/run/virtlogd.pid"
+	else
+		systemctl start virtlogd.socket virtlogd-admin.socket virtlogd
+	fi
+}
+# create_job NAME CMD...: a job on n1 as the user, in the background (BG),
+# output in NAME.out/.err; MARK is where slurmd's log stood before it.
+create_job() {
+	local name=$1
+	shift
+	MARK=$(wc -l < "$LOG")
+	svm_as_user sh -c 'cd "$1" && shift && exec timeout 200 srun -N1 -w n1 "$@"' sh "$WORK" \
+		-J "$name" --vm-image="$IMG" "$@" > "$WORK/$name.out" 2> "$WORK/$name.err" < /dev/null &
+	BG=$!
+}
+# since_mark: slurmd's log since MARK; job_since_mark: the job it booted
+since_mark() { tail -n "+$((MARK + 1))" "$LOG"; }
+job_since_mark() {
+	since_mark | grep -o "slurm-vm-prolog: job [0-9]*: booting the guest of job [0-9]* on n1 from $IMG$" |
+		tail -n1 | cut -d' ' -f3 | tr -d :
+}
+bg_wait() {
+	wait "$BG"
+	RC=$?
+	OUT=$(cat "$WORK/$1.out")
+	ERR=$(cat "$WORK/$1.err")
+}
+
+# Back in time: once the prolog says it retries, libvirtd is restarted
+# too (its connection closes under the prolog), then virtlogd started.
+# Before the retry, the create's error drained the node and failed the job.
+virtlogd_stop
+create_job create-retry cat /sys/class/dmi/id/sys_vendor
+for _ in $(seq 1 300); do
+	since_mark | grep -q "went away during the domain create of svm-[0-9]*-n1 " && break
+	kill -0 "$BG" 2>/dev/null || break
+	sleep 0.2
+done
+if [ "$own_libvirtd" = 1 ]; then
+	svm_stop_pidfile "$D/run/libvirtd.pid" libvirtd
+	virtlogd_start
+	/usr/sbin/libvirtd -d -p "$D/run/libvirtd.pid"
+else
+	systemctl stop libvirtd
+	virtlogd_start
+	systemctl start libvirtd
+fi
+for _ in $(seq 1 100); do virsh -c "$SVM_LIBVIRT_URI" version > /dev/null 2>&1 && break; sleep 0.2; done
+bg_wait create-retry
+R=$(job_since_mark)
+expect_eq "daemons away during the domain create: the job runs" "$RC $OUT" "0 QEMU"
+expect_eq "... slurmd's log says the prolog retried on virtlogd's socket, once" \
+	"$(since_mark | grep -c "slurm-vm-prolog: job $R: libvirtd or virtlogd went away during the domain create of svm-$R-n1 (Failed to connect socket to '[^']*virtlogd-sock': [A-Za-z ]*): retrying for up to 20 s$")" "1"
+expect_eq "... and that the create went through" \
+	"$(since_mark | grep -c "slurm-vm-prolog: job $R: the domain create of svm-$R-n1 went through after [0-9.]* s, [0-9]* tries$")" "1"
+expect_eq "... and logged no error" "$(since_mark | grep -c "error: slurm-vm-prolog: job $R: ")" "0"
+svm_expect_nothing_left "daemons away during the domain create" "$R"
+case $(sinfo -h -n n1 -o %T) in drain*) scontrol update nodename=n1 state=resume ;; esac
+
+# Away for longer than the prolog waits: a node fault, said once
+virtlogd_stop
+create_job create-away true
+bg_wait create-away
+virtlogd_start
+R=$(job_since_mark)
+expect_rc "daemons away for longer than the prolog waits: the job fails" nonzero
+L=$(printf '%s\n' "$ERR" | grep 'slurm-vm: ' | sed 's/^.*slurm-vm: /slurm-vm: /' | sort -u)
+expect_eq "... the user reads one line of slurm-vm's" "$(printf '%s\n' "$L" | grep -c .)" "1"
+expect_match "... which says why" "$L" \
+	"^slurm-vm: cannot start the guest: libvirtd or virtlogd did not come back within 20 s: Failed to connect socket to '[^']*virtlogd-sock': [A-Za-z ]*$"
+drained_with "... the node drains, saying why" "slurm-vm: cannot start the guest: libvirtd or virtlogd did not come back"
+expect_eq "... slurmd's log says it retried once" \
+	"$(since_mark | grep -c "slurm-vm-prolog: job $R: libvirtd or virtlogd went away during the domain create")" "1"
+svm_expect_nothing_left "daemons away for longer than the prolog waits" "$R"
 cd / && rm -rf "$WORK"
 svm_e2e_summary
