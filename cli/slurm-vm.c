@@ -35,7 +35,7 @@ static const char usage_text[] =
 	"                      [--reserved-cpus LIST] [--hugepages none|2M|1G]\n"
 	"                      [--ib none|pf|vf|auto] [--mem MiB] [--domain-type kvm|qemu]\n"
 	"                      [--sysfs DIR] [--image-format qcow2|raw] [--node-index N]\n"
-	"                      [--workdir DIR] [--mount SRC:DST[:ro]]...\n"
+	"                      [--nodelist LIST] [--workdir DIR] [--mount SRC:DST[:ro]]...\n"
 	"      Print the libvirt domain XML the prolog would start for job ID on\n"
 	"      node NAME (default: this host's short name), from the hwloc XML FILE\n"
 	"      (default: vm.conf topology_xml, else this machine).  --cpus are the\n"
@@ -198,7 +198,7 @@ static int cmd_image(int argc, char **argv)
 
 struct dx_args {
 	const char *topology, *image, *node, *config, *cpus, *reserved, *sysfs;
-	const char *workdir;
+	const char *workdir, *nodelist;
 	int have_job, have_uid, have_gid;
 	uint64_t job, uid, gid, mem, node_index;
 	int hugepages, ib, domain_type, format;
@@ -209,7 +209,7 @@ static int cmd_domain_xml(int argc, char **argv)
 {
 	enum { O_TOPO = 256, O_IMAGE, O_JOB, O_UID, O_GID, O_NODE, O_CONFIG, O_CPUS,
 	       O_RESERVED, O_HUGE, O_IB, O_MEM, O_TYPE, O_SYSFS, O_FORMAT, O_INDEX,
-	       O_WORKDIR, O_MOUNT };
+	       O_WORKDIR, O_MOUNT, O_NODELIST };
 	static const struct option longopts[] = {
 		{ "topology", required_argument, NULL, O_TOPO },
 		{ "image", required_argument, NULL, O_IMAGE },
@@ -227,6 +227,7 @@ static int cmd_domain_xml(int argc, char **argv)
 		{ "sysfs", required_argument, NULL, O_SYSFS },
 		{ "image-format", required_argument, NULL, O_FORMAT },
 		{ "node-index", required_argument, NULL, O_INDEX },
+		{ "nodelist", required_argument, NULL, O_NODELIST },
 		{ "workdir", required_argument, NULL, O_WORKDIR },
 		{ "mount", required_argument, NULL, O_MOUNT },
 		{ "help", no_argument, NULL, 'h' },
@@ -258,6 +259,7 @@ static int cmd_domain_xml(int argc, char **argv)
 		case O_RESERVED: a.reserved = optarg; break;
 		case O_SYSFS: a.sysfs = optarg; break;
 		case O_WORKDIR: a.workdir = optarg; break;
+		case O_NODELIST: a.nodelist = optarg; break;
 		case O_JOB:
 			if (parse_id(optarg, UINT32_MAX, &a.job) < 0)
 				return usage_error("--job '%s' is not a job id", optarg);
@@ -361,6 +363,7 @@ static int cmd_domain_xml(int argc, char **argv)
 		.opts = &a.opts,
 		.workdir = a.workdir,
 		.ib = &ib,
+		.nodelist = a.nodelist,
 	};
 	if (svm_jobdir_init(&dir, &conf, (uint32_t)a.job, a.node) < 0 ||
 	    svm_job_plan(&job, &plan, &conf, &dir, topo, &in) < 0)

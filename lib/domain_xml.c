@@ -195,6 +195,13 @@ static int put_sysinfo(FILE *f, const struct svm_config *conf, const struct svm_
 		put_esc(f, job->ip);
 		fputs("</entry>\n", f);
 	}
+	/* OEM only (guest_words.h): no length limit to keep in mind */
+	if (job->ip && job->nodes) {
+		fputs("      <entry>", f);
+		put_word(f, SVM_GW_NODES);
+		put_esc(f, job->nodes);
+		fputs("</entry>\n", f);
+	}
 	if (job->agent_medium && svm_agent_boot_oem(f, conf->agent_port) < 0)
 		return -1;
 	fputs("    </oemStrings>\n  </sysinfo>\n", f);

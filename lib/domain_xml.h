@@ -61,6 +61,8 @@ struct svm_job {
 	int n_mounts;			/* --vm-mount entries */
 	const struct svm_mount *mounts;
 	const char *ip;			/* job network address "A.B.C.D/N", or NULL */
+	const char *nodes;		/* the job's node list (slurmvm.nodes, checked
+					 * by the plan), or NULL */
 	unsigned mtu;			/* guest NIC MTU, 0: the default */
 	const char *agent_medium;	/* read-only disk with the host's agent and
 					 * the credentials that start it (systemd

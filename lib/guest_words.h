@@ -8,6 +8,7 @@
 #define SVM_GUEST_WORDS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #define SVM_GW_PREFIX "slurmvm."
@@ -18,6 +19,7 @@ enum svm_gw_key {
 	SVM_GW_HOSTNAME,	/* the node name: 1..64 of [A-Za-z0-9._-] */
 	SVM_GW_IP,		/* the job network address "A.B.C.D/PREFIX" */
 	SVM_GW_9P,		/* one share "TAG:PATH[:ro]", one word each */
+	SVM_GW_NODES,		/* the job's nodes, Slurm hostlist ("n[1-2]") */
 	SVM_GW_N
 };
 
@@ -34,7 +36,29 @@ static const struct svm_gw_word {
 	[SVM_GW_HOSTNAME] = { "hostname", SVM_GW_CMDLINE | SVM_GW_OEM, "n1" },
 	[SVM_GW_IP] = { "ip", SVM_GW_CMDLINE | SVM_GW_OEM, "10.1.2.3/24" },
 	[SVM_GW_9P] = { "9p", SVM_GW_CMDLINE | SVM_GW_OEM, "svm0:/home/u:ro" },
+	/* OEM only: a job's list may be kilobytes, past what the kernel keeps
+	 * of its command line (2048 bytes on x86), which would cut off the
+	 * words after it or the image's own */
+	[SVM_GW_NODES] = { "nodes", SVM_GW_OEM, "gpu[01-03],login1" },
 };
+
+/* The longest slurmvm.nodes value the prolog writes (a longer list: no
+ * word, the guests get no names), and its characters: those of Slurm's
+ * compressed host lists of plain host names. */
+#define SVM_GW_NODES_MAX 16384
+#define SVM_GW_NODES_CHARS \
+	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-,[]"
+
+/* The job network address of the job's node number INDEX (its place in
+ * the job's node list, from 0), host byte order, in 169.254.0.0/16
+ * (SVM_GW_NET_PREFIX): the one formula of the prolog (lib/netjob.c) and
+ * of the agent, which names the other nodes' guests with it. */
+#define SVM_GW_NET_PREFIX 16
+#define SVM_GW_NET_NODES (254u * 254u)	/* distinct addresses; the next wraps */
+static inline uint32_t svm_gw_node_ip(unsigned index)
+{
+	return (169u << 24) | (254u << 16) | ((1u + index / 254 % 254) << 8) | (1u + index % 254);
+}
 
 /* The key KEY[0..LEN) (no prefix, no '='): its enum svm_gw_key, or -1
  * when it is none of ours. */

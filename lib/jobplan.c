@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "guest_words.h"
 #include "jobplan.h"
 #include "log.h"
 #include "netjob.h"
@@ -32,6 +33,24 @@ static uint64_t guest_mem(const struct svm_config *conf, const struct svm_topolo
 	if (conf->default_mem)
 		return conf->default_mem;
 	return have > conf->host_mem_reserve ? have - conf->host_mem_reserve : 0;
+}
+
+/* NODELIST if the guests can be given it as slurmvm.nodes, else NULL
+ * after one line in the log: names in the guests are a convenience, never
+ * a reason to fail the job (the agent checks the list again). */
+static const char *guest_nodes(const char *nodelist, uint32_t job)
+{
+	size_t n = nodelist ? strlen(nodelist) : 0;
+
+	if (n == 0)
+		return NULL;
+	if (n > SVM_GW_NODES_MAX || strspn(nodelist, SVM_GW_NODES_CHARS) != n) {
+		svm_info("the node list of job %u is %s: its guests get no host names for the job's nodes",
+			 job, n > SVM_GW_NODES_MAX ? "longer than 16384 bytes" :
+			 "not of letters, digits and ._-,[]");
+		return NULL;
+	}
+	return nodelist;
 }
 
 int svm_job_plan(struct svm_job *job, struct svm_job_plan_buf *buf,
@@ -74,6 +93,7 @@ int svm_job_plan(struct svm_job *job, struct svm_job_plan_buf *buf,
 	if (conf->network != SVM_NET_NONE) {
 		svm_netjob_guest_ip(job->node_index, buf->ip, sizeof(buf->ip));
 		job->ip = buf->ip;
+		job->nodes = guest_nodes(in->nodelist, dir->job);
 	}
 	return 0;
 }

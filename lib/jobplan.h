@@ -13,8 +13,11 @@
  * - the paths: overlay in the scratch directory, agent socket and console
  *   log in the state directory (jobdir.h);
  * - the network: the job's bridge for bridge and overlay, the guest address
- *   from the node's rank unless network = none; the MTU is the one the job
- *   network came up with, which only the prolog knows (0 here: the default);
+ *   from the node's rank unless network = none, and with it the job's node
+ *   list for the guests' /etc/hosts when it is plain enough to pass (a
+ *   list too long or with other characters: no names, one log line, the
+ *   job runs); the MTU is the one the job network came up with, which only
+ *   the prolog knows (0 here: the default);
  * - the agent medium of vm.conf (agent_boot.h). */
 #ifndef SVM_JOBPLAN_H
 #define SVM_JOBPLAN_H
@@ -43,6 +46,8 @@ struct svm_plan_input {
 	uint64_t job_mem;		/* the job's --mem on this node, 0: none */
 	const char *workdir;		/* NULL or "": none */
 	const struct svm_ib_choice *ib;	/* the adapter chosen, or NULL */
+	const char *nodelist;		/* the job's nodes as Slurm gives them
+					 * (SLURM_NODELIST), NULL: unknown */
 };
 
 /* The strings the plan points to; lives as long as the job it fills. */

@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "guest_words.h"
 #include "jobdir.h"
 #include "log.h"
 #include "netjob.h"
@@ -519,5 +520,8 @@ int svm_netjob_bridge_name(const struct svm_config *conf, uint32_t job, char *bu
 
 void svm_netjob_guest_ip(unsigned node_index, char *buf, size_t len)
 {
-	snprintf(buf, len, "169.254.%u.%u/16", 1 + node_index / 254 % 254, 1 + node_index % 254);
+	uint32_t a = svm_gw_node_ip(node_index);
+
+	snprintf(buf, len, "%u.%u.%u.%u/%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255,
+		 SVM_GW_NET_PREFIX);
 }

@@ -475,6 +475,7 @@ static int step_plan(struct boot *b)
 		.node_index = (unsigned)node_index(b->env), .uid = b->env->uid, .gid = b->env->gid,
 		.image = b->ic.resolved, .image_format = b->ic.info.format, .opts = &b->opts,
 		.job_mem = b->job_mem, .workdir = b->env->workdir, .ib = &b->ib,
+		.nodelist = b->env->nodelist,
 	};
 
 	if (svm_job_plan(&b->job, &b->plan, b->conf, b->dir, b->topo, &in) < 0)

@@ -26,7 +26,9 @@ tests_unit_test_cpulist_CFLAGS = $(unit_cflags)
 tests_unit_test_cpulist_LDADD = $(unit_ldadd)
 TESTS += tests/unit/test_cpulist
 check_PROGRAMS += tests/unit/test_netjob
-tests_unit_test_netjob_SOURCES = tests/unit/test_netjob.c lib/netpeers.c lib/netpeers.h
+tests_unit_test_netjob_SOURCES = tests/unit/test_netjob.c lib/netpeers.c lib/netpeers.h \
+	images/agent/etc_hosts.c images/agent/etc_hosts.h
+tests_unit_test_netjob_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/images/agent
 tests_unit_test_netjob_CFLAGS = $(unit_cflags)
 tests_unit_test_netjob_LDADD = $(unit_ldadd) $(SLURM_LIBS)
 TESTS += tests/unit/test_netjob
@@ -112,7 +114,8 @@ EXTRA_DIST += tests/net/overlay-test bench/overlay-scale
 #   fuzz_image         the qcow2 header (lib/image.c)
 #   fuzz_agent_proto   the agent protocol's decoders (lib/agent_proto.c)
 #   fuzz_agent_config  the guest settings: SMBIOS OEM strings and kernel
-#                      command line (images/agent/guest_config.c)
+#                      command line (images/agent/guest_config.c), the
+#                      node list for /etc/hosts (images/agent/etc_hosts.c)
 # `make check-fuzz` runs fuzz_image for 30 s on a seed of real headers;
 # tests/fuzz/run SECONDS builds all (make fuzz) and runs the agent's two.
 EXTRA_DIST += tests/fuzz/fuzz_image.c tests/fuzz/fuzz_agent_proto.c tests/fuzz/fuzz_agent_config.c
@@ -128,9 +131,9 @@ tests/fuzz/fuzz_image: $(srcdir)/tests/fuzz/fuzz_image.c $(srcdir)/lib/image.c $
 tests/fuzz/fuzz_agent_proto: $(srcdir)/tests/fuzz/fuzz_agent_proto.c $(srcdir)/lib/agent_proto.c $(srcdir)/lib/agent_proto.h
 	@$(MKDIR_P) tests/fuzz
 	$(AM_V_CC)$(FUZZ_CC) $(fuzz_flags) -I$(srcdir)/lib $(srcdir)/tests/fuzz/fuzz_agent_proto.c $(srcdir)/lib/agent_proto.c -o $@
-tests/fuzz/fuzz_agent_config: $(srcdir)/tests/fuzz/fuzz_agent_config.c $(srcdir)/images/agent/guest_config.c $(srcdir)/images/agent/guest_config.h $(srcdir)/lib/guest_words.h
+tests/fuzz/fuzz_agent_config: $(srcdir)/tests/fuzz/fuzz_agent_config.c $(srcdir)/images/agent/guest_config.c $(srcdir)/images/agent/guest_config.h $(srcdir)/images/agent/etc_hosts.c $(srcdir)/images/agent/etc_hosts.h $(srcdir)/lib/guest_words.h
 	@$(MKDIR_P) tests/fuzz
-	$(AM_V_CC)$(FUZZ_CC) $(fuzz_flags) -I$(srcdir)/images/agent -I$(srcdir)/lib $(srcdir)/tests/fuzz/fuzz_agent_config.c $(srcdir)/images/agent/guest_config.c -o $@
+	$(AM_V_CC)$(FUZZ_CC) $(fuzz_flags) -I$(srcdir)/images/agent -I$(srcdir)/lib $(srcdir)/tests/fuzz/fuzz_agent_config.c $(srcdir)/images/agent/guest_config.c $(srcdir)/images/agent/etc_hosts.c -o $@
 check-fuzz: tests/fuzz/fuzz_image
 	rm -rf tests/fuzz/corpus && $(MKDIR_P) tests/fuzz/corpus
 	for o in compat=0.10 compat=1.1 cluster_size=512 extended_l2=on; do \

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "etc_hosts.h"
 #include "guest_config.h"
 #include "guest_words.h"
 
@@ -286,6 +287,18 @@ int svm_gc_word(struct svm_gc *gc, const char *word, size_t len, const char *sou
 			why = "more than 32 shares";
 			goto bad;
 		}
+		break;
+	}
+	case SVM_GW_NODES: {
+		size_t n = strlen(val);
+
+		if (n > SVM_GW_NODES_MAX) {
+			why = "node list longer than 16384 bytes";
+			goto bad;
+		}
+		if (svm_eh_expand(val, n, NULL, NULL, &why) < 0)
+			goto bad;
+		memcpy(gc->nodes, val, n + 1);
 		break;
 	}
 	default:

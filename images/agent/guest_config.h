@@ -9,11 +9,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "guest_words.h"
+
 #define SVM_GC_HOST_MAX 64		/* HOST_NAME_MAX */
 #define SVM_GC_TAG_MAX 31		/* 9p mount tag, bytes */
 #define SVM_GC_PATH_MAX 1023		/* mount point, bytes */
 #define SVM_GC_MAX_SHARES 32
-#define SVM_GC_MAX_WORD 4096		/* longest slurmvm.* word considered */
+#define SVM_GC_MAX_WORD (SVM_GW_NODES_MAX + 64)	/* longest slurmvm.* word considered */
 
 struct svm_gc_share {
 	char tag[SVM_GC_TAG_MAX + 1];
@@ -29,6 +31,7 @@ struct svm_gc {
 	unsigned prefix;		/* 1..32 */
 	struct svm_gc_share shares[SVM_GC_MAX_SHARES];
 	unsigned n_shares;
+	char nodes[SVM_GW_NODES_MAX + 1];	/* the job's host list, checked; "": not given */
 };
 
 /* Called with one line on each value ignored (malformed, too many). */

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "etc_hosts.h"
 #include "guest_setup.h"
 
 #define RAW_MAX (64 * 1024)		/* a type 11 entry is far smaller */
@@ -32,6 +33,9 @@
 #define SHARE_WAIT_MS 3000		/* for 9p channels that appear late */
 #define OPTS_9P "trans=virtio,version=9p2000.L,msize=262144"
 #define MODPROBE "/sbin/modprobe"
+#define HOSTS_DIR "/etc"
+#define HOSTS_TMP ".hosts.slurm-vm-agent"
+#define HOSTS_MAX (8 * 1024 * 1024)	/* the image's own /etc/hosts, read whole */
 
 static struct failed {
 	char tag[SVM_GC_TAG_MAX + 1];
@@ -159,6 +163,8 @@ void svm_gs_print(const struct svm_gc *gc, void *fp)
 	for (i = 0; i < gc->n_shares; i++)
 		fprintf(f, "slurmvm.9p=%s:%s%s\n", gc->shares[i].tag, gc->shares[i].path,
 			gc->shares[i].ro ? ":ro" : "");
+	if (gc->nodes[0])
+		fprintf(f, "slurmvm.nodes=%s\n", gc->nodes);
 }
 
 /* ------------------------------------------------------------ host name */
@@ -322,6 +328,124 @@ static int apply_ip(uint32_t hip, unsigned prefix)
 	rc = 0;
 out:
 	close(s);
+	return rc;
+}
+
+/* ------------------------------------------------------------ /etc/hosts */
+/* The image's /etc/hosts (a missing file is an empty one) into *TEXT
+ * (malloc'ed) and its owner and mode into ST.  0, or -1 after logging. */
+static int read_hosts(int dfd, char **text, size_t *len, struct stat *st)
+{
+	size_t n = 0, cap = 4096;
+	char *buf = malloc(cap);
+	ssize_t k;
+	int fd = openat(dfd, "hosts", O_RDONLY | O_CLOEXEC);
+
+	*text = NULL;
+	*len = 0;
+	memset(st, 0, sizeof(*st));
+	st->st_mode = 0644;
+	if (!buf || (fd < 0 && errno != ENOENT) || (fd >= 0 && fstat(fd, st) < 0)) {
+		log_line(3, "cannot read %s/hosts: %s", HOSTS_DIR, buf ? strerror(errno) : "out of memory");
+		goto fail;
+	}
+	while (fd >= 0) {
+		if (n == cap) {
+			char *b = cap < HOSTS_MAX ? realloc(buf, cap * 2) : NULL;
+
+			if (!b) {
+				log_line(3, "cannot read %s/hosts: %s", HOSTS_DIR,
+					 cap < HOSTS_MAX ? "out of memory" : "larger than 8 MiB");
+				goto fail;
+			}
+			buf = b;
+			cap *= 2;
+		}
+		k = read(fd, buf + n, cap - n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			log_line(3, "cannot read %s/hosts: %s", HOSTS_DIR, strerror(errno));
+			goto fail;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	if (fd >= 0)
+		close(fd);
+	*text = buf;
+	*len = n;
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return -1;
+}
+
+/* Gives each node of LIST its guest's job network address in /etc/hosts,
+ * in the block the agent owns: the new file is written beside it, synced
+ * and renamed over it, so a crash leaves the old file or the new one, and
+ * a restarted agent finds its block and writes the same file again. */
+static int apply_hosts(const char *list)
+{
+	char *old = NULL, *text = NULL;
+	size_t oldlen, len = 0, off = 0;
+	const char *why = NULL;
+	struct stat st;
+	int dfd, fd = -1, rc = -1, shut;
+	long n = svm_eh_expand(list, strlen(list), NULL, NULL, &why);
+
+	dfd = open(HOSTS_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		log_line(3, "cannot name the job's nodes in %s/hosts: %s", HOSTS_DIR, strerror(errno));
+		return -1;
+	}
+	if (read_hosts(dfd, &old, &oldlen, &st) < 0)
+		goto out;
+	text = svm_eh_render(old, oldlen, list, &len, &why);
+	if (!text) {
+		log_line(3, "cannot name the job's nodes in %s/hosts: %s", HOSTS_DIR, why);
+		goto out;
+	}
+	if (len == oldlen && memcmp(text, old, len) == 0) {
+		rc = 0;		/* an agent restart: already there */
+		goto out;
+	}
+	if (unlinkat(dfd, HOSTS_TMP, 0) < 0 && errno != ENOENT)
+		goto fail;
+	fd = openat(dfd, HOSTS_TMP, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		goto fail;
+	while (off < len) {
+		ssize_t k = write(fd, text + off, len - off);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			goto fail;
+		off += (size_t)k;
+	}
+	if (fchown(fd, st.st_uid, st.st_gid) < 0 || fchmod(fd, st.st_mode & 07777) < 0 || fsync(fd) < 0)
+		goto fail;
+	shut = close(fd);
+	fd = -1;
+	if (shut < 0 || renameat(dfd, HOSTS_TMP, dfd, "hosts") < 0)
+		goto fail;
+	fsync(dfd);
+	log_line(6, "%s/hosts names the job's %ld nodes", HOSTS_DIR, n);
+	rc = 0;
+	goto out;
+fail:
+	log_line(3, "cannot name the job's nodes in %s/hosts: %s", HOSTS_DIR, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	unlinkat(dfd, HOSTS_TMP, 0);
+out:
+	close(dfd);
+	free(old);
+	free(text);
 	return rc;
 }
 
@@ -505,6 +629,9 @@ int svm_gs_apply(const struct svm_gc *gc)
 	if (gc->hostname[0] && apply_hostname(gc->hostname) < 0)
 		bad++;
 	if (gc->has_ip && apply_ip(gc->ip, gc->prefix) < 0)
+		bad++;
+	/* the names mean the job network's addresses: none without it */
+	if (gc->has_ip && gc->nodes[0] && apply_hosts(gc->nodes) < 0)
 		bad++;
 	for (i = 0; i < gc->n_shares; i++)
 		if (apply_share(&gc->shares[i], deadline) < 0)

@@ -1,5 +1,6 @@
 /* Applies the guest configuration (guest_config.h) at agent start: host
- * name, job network address, 9p shares.  Idempotent: what is already in
+ * name, job network address, the job's node names in /etc/hosts, 9p
+ * shares.  Idempotent: what is already in
  * place (set by the image's own init) is left alone. */
 #ifndef SVM_GUEST_SETUP_H
 #define SVM_GUEST_SETUP_H

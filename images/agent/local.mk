@@ -7,6 +7,7 @@ images_agent_slurm_vm_agent_SOURCES = images/agent/agent.c images/agent/agent.h 
 	images/agent/channel.c images/agent/channel.h images/agent/bench.c images/agent/bench.h \
 	lib/agent_proto.c lib/agent_proto.h \
 	images/agent/guest_config.c images/agent/guest_config.h lib/guest_words.h \
+	images/agent/etc_hosts.c images/agent/etc_hosts.h \
 	images/agent/guest_setup.c images/agent/guest_setup.h
 images_agent_slurm_vm_agent_CPPFLAGS = -I$(top_srcdir)/lib -I$(top_builddir)
 # Sanitizer runtimes cannot be linked statically: the agent opts out of
@@ -39,7 +40,8 @@ endif
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_agent_config
 tests_unit_test_agent_config_SOURCES = tests/unit/test_agent_config.c \
-	images/agent/guest_config.c images/agent/guest_config.h lib/guest_words.h
+	images/agent/guest_config.c images/agent/guest_config.h lib/guest_words.h \
+	images/agent/etc_hosts.c images/agent/etc_hosts.h
 tests_unit_test_agent_config_CPPFLAGS = -I$(top_srcdir)/images/agent -I$(top_srcdir)/lib -I$(top_builddir)
 tests_unit_test_agent_config_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_agent_config_LDADD = $(CMOCKA_LIBS)

@@ -1,8 +1,9 @@
 /* libFuzzer target: the agent's guest configuration parsers on untrusted
  * bytes. The first byte picks the parser: the SMBIOS type 11 structure
  * (as /sys/firmware/dmi/entries/11-N/raw), the kernel command line, or one
- * value given to the address, share and host name parsers. Whatever is
- * accepted must be valid when checked again. */
+ * value given to the address, share and host name parsers and to the
+ * node list expander (alone and rendered into an /etc/hosts of the same
+ * bytes). Whatever is accepted must be valid when checked again. */
 #include "config.h"
 
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "etc_hosts.h"
 #include "guest_config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -26,6 +28,8 @@ static void check(const struct svm_gc *gc)
 		__builtin_trap();
 	if (gc->n_shares > SVM_GC_MAX_SHARES)
 		__builtin_trap();
+	if (gc->nodes[0] && svm_eh_expand(gc->nodes, strlen(gc->nodes), NULL, NULL, &why) < 1)
+		__builtin_trap();
 	for (unsigned i = 0; i < gc->n_shares; i++) {
 		strcpy(spec, gc->shares[i].tag);
 		strcat(spec, ":");
@@ -33,6 +37,17 @@ static void check(const struct svm_gc *gc)
 		if (svm_gc_parse_share(spec, &sh, &why) < 0 || strcmp(sh.path, gc->shares[i].path) != 0)
 			__builtin_trap();
 	}
+}
+
+/* Every name the expander gives is a valid host name. */
+static int check_name(void *arg, const char *name, unsigned index)
+{
+	const char *why;
+
+	(void)arg;
+	if (index >= SVM_EH_MAX_NAMES || svm_gc_valid_hostname(name, &why) < 0)
+		__builtin_trap();
+	return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -67,6 +82,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (svm_gc_parse_share(s, &sh, &why) == 0 && sh.path[0] != '/')
 				__builtin_trap();
 			svm_gc_valid_hostname(s, &why);
+			{
+				long n = svm_eh_expand(s, strlen(s), check_name, NULL, &why);
+				size_t len;
+				char *text = svm_eh_render(s, strlen(s), s, &len, &why);
+
+				if (n > (long)SVM_EH_MAX_NAMES || (n >= 0) != (text != NULL) ||
+				    (text && strlen(text) != len))
+					__builtin_trap();
+				free(text);
+			}
 			svm_gc_word(&gc, s, strlen(s), "fuzz", NULL, NULL);
 		}
 		free(s);

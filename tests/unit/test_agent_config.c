@@ -1,6 +1,6 @@
 /* Unit tests of the guest configuration parsers of the agent: SMBIOS type
  * 11 OEM strings, kernel command line words, address/prefix, share specs,
- * well-formed and malformed. */
+ * the node list and the /etc/hosts it gives, well-formed and malformed. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -12,6 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "etc_hosts.h"
 #include "guest_config.h"
 #include "guest_words.h"
 
@@ -186,6 +187,7 @@ static void test_word_table(void **state)
 	assert_int_equal(gc.n_shares, 1);
 	assert_string_equal(gc.shares[0].path, "/home/u");
 	assert_int_equal(gc.shares[0].ro, 1);
+	assert_string_equal(gc.nodes, "gpu[01-03],login1");
 	assert_int_equal(n_warn, 0);
 	assert_int_equal(svm_gw_lookup("nosuch", 6), -1);
 	assert_int_equal(svm_gc_word(&gc, "slurmvm.nosuch=1", 16, "test", warn, NULL), 0);
@@ -375,6 +377,206 @@ static void test_oem_malformed(void **state)
 	assert_string_equal(gc.hostname, "");
 }
 
+/* The names of LIST, one "INDEX:NAME " each, or "ERR: why". */
+struct names {
+	char text[4096];
+	unsigned long n;
+};
+
+static int add_name(void *arg, const char *name, unsigned index)
+{
+	struct names *nm = arg;
+	size_t k = strlen(nm->text);
+
+	nm->n++;
+	if (k + strlen(name) + 16 < sizeof(nm->text))
+		snprintf(nm->text + k, sizeof(nm->text) - k, "%u:%s ", index, name);
+	return 0;
+}
+
+static const char *expand(const char *list)
+{
+	static struct names nm;
+	const char *why = NULL;
+	long n;
+
+	memset(&nm, 0, sizeof(nm));
+	n = svm_eh_expand(list, strlen(list), add_name, &nm, &why);
+	if (n < 0) {
+		assert_int_equal(nm.n, 0);	/* checked whole first: no name given */
+		snprintf(nm.text, sizeof(nm.text), "ERR: %s", why);
+	} else {
+		assert_int_equal((unsigned long)n, nm.n);
+	}
+	return nm.text;
+}
+
+/* Slurm's compressed host lists, as Slurm prints them. */
+static void test_nodes_expand(void **state)
+{
+	(void)state;
+	assert_string_equal(expand("n1"), "0:n1 ");
+	assert_string_equal(expand("n[1-2]"), "0:n1 1:n2 ");
+	assert_string_equal(expand("n[1-2,10]"), "0:n1 1:n2 2:n10 ");
+	assert_string_equal(expand("gpu[01-03],login1"), "0:gpu01 1:gpu02 2:gpu03 3:login1 ");
+	/* the width of LO pads the whole range; wider numbers are whole */
+	assert_string_equal(expand("n[08-10]"), "0:n08 1:n09 2:n10 ");
+	assert_string_equal(expand("n[8-10]"), "0:n8 1:n9 2:n10 ");
+	assert_string_equal(expand("n[098-100]"), "0:n098 1:n099 2:n100 ");
+	assert_string_equal(expand("n[99-101]x"), "0:n99x 1:n100x 2:n101x ");
+	assert_string_equal(expand("[1-2]"), "0:1 1:2 ");
+	assert_string_equal(expand("a[3],b.c_d-e[0-1]-f,g"), "0:a3 1:b.c_d-e0-f 2:b.c_d-e1-f 3:g ");
+	/* list order, not sorted, duplicates kept: node_index counts them so */
+	assert_string_equal(expand("n[3-4,1],m2,n3"), "0:n3 1:n4 2:n1 3:m2 4:n3 ");
+	/* the longest name */
+	assert_int_equal(svm_eh_expand("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa[1]", 66,
+				       NULL, NULL, &(const char *){ NULL }), 1);
+}
+
+static void test_nodes_bad(void **state)
+{
+	static const struct { const char *list, *why; } bad[] = {
+		{ "", "an empty list" },
+		{ ",n1", "an empty name" },
+		{ "n1,", "an empty name" },
+		{ "n1,,n2", "an empty name" },
+		{ "n[]", "a range that is not N or LO-HI with up to 9 digits" },
+		{ "n[1-]", "a range that is not N or LO-HI with up to 9 digits" },
+		{ "n[-1]", "a range that is not N or LO-HI with up to 9 digits" },
+		{ "n[1,]", "a range that is not N or LO-HI with up to 9 digits" },
+		{ "n[1-2-3]", "a range that is not N or LO-HI with up to 9 digits" },
+		{ "n[a-b]", "a range that is not N or LO-HI with up to 9 digits" },
+		{ "n[1 2]", "a range that is not N or LO-HI with up to 9 digits" },
+		{ "n[1234567890]", "a range that is not N or LO-HI with up to 9 digits" },
+		{ "n[3-1]", "a range LO-HI with LO above HI" },
+		{ "n[1", "a '[' without ']'" },
+		{ "n1]", "a ']' without '['" },
+		{ "n[[1]]", "a '[' inside [...]" },
+		{ "a[1]b[2]", "more than one [...] in a name" },
+		{ "n 1", "a character outside [A-Za-z0-9._-,[]]" },
+		{ "n1;rm", "a character outside [A-Za-z0-9._-,[]]" },
+		{ "n[1]\xc3\xa9", "a character outside [A-Za-z0-9._-,[]]" },
+		{ "-n1", "a name starting with '-' or '.'" },
+		{ ".n[1-2]", "a name starting with '-' or '.'" },
+		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		  "a name longer than 64 bytes" },
+		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa[9-10]",
+		  "a name longer than 64 bytes" },
+		{ "n[1-2],-x", "a name starting with '-' or '.'" },	/* nothing of n[1-2] given */
+	};
+	const char *why = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char want[256];
+
+		snprintf(want, sizeof(want), "ERR: %s", bad[i].why);
+		if (strcmp(expand(bad[i].list), want) != 0)
+			print_error("%s: %s\n", bad[i].list, expand(bad[i].list));
+		assert_string_equal(expand(bad[i].list), want);
+	}
+	/* a NUL inside: refused, not cut short */
+	assert_int_equal(svm_eh_expand("n1\0n2", 5, NULL, NULL, &why), -1);
+	/* as a word: skipped with one warning, the earlier list stays */
+	assert_int_equal(svm_gc_word(&gc, "slurmvm.nodes=n[1-2]", 20, "test", warn, NULL), 1);
+	assert_int_equal(svm_gc_word(&gc, "slurmvm.nodes=n[2-1]", 20, "test", warn, NULL), -1);
+	assert_int_equal(n_warn, 1);
+	assert_string_equal(last_warn, "ignoring test word 'slurmvm.nodes=n[2-1]': a range LO-HI with LO above HI");
+	assert_string_equal(gc.nodes, "n[1-2]");
+}
+
+/* At most one name per address of the job network; a word of the longest
+ * list the prolog writes is read whole. */
+static void test_nodes_caps(void **state)
+{
+	char word[SVM_GC_MAX_WORD + 2];
+	const char *why = NULL;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(SVM_EH_MAX_NAMES, 64516);
+	assert_int_equal(svm_eh_expand("n[0-64515]", 10, NULL, NULL, &why), 64516);
+	assert_int_equal(svm_eh_expand("n[1-64517]", 10, NULL, NULL, &why), -1);
+	assert_string_equal(why, "more names than the job network has addresses (64516)");
+	assert_int_equal(svm_eh_expand("n[0-999999999]", 14, NULL, NULL, &why), -1);
+	assert_int_equal(svm_eh_expand("n[1-64515],x,y", 14, NULL, NULL, &why), -1);
+	assert_int_equal(svm_eh_expand("n[1-64515],x", 12, NULL, NULL, &why), 64516);
+	/* 16384 bytes of list: "a,a,...,a,aa", 8192 names */
+	n = (size_t)snprintf(word, sizeof(word), "slurmvm.nodes=");
+	for (int i = 0; i < SVM_GW_NODES_MAX / 2; i++) {
+		word[n++] = 'a';
+		word[n++] = ',';
+	}
+	word[n - 1] = 'a';
+	word[n] = '\0';
+	assert_int_equal(n - 14, SVM_GW_NODES_MAX);
+	assert_int_equal(svm_gc_word(&gc, word, n, "test", warn, NULL), 1);
+	assert_int_equal(strlen(gc.nodes), SVM_GW_NODES_MAX);
+	assert_int_equal(svm_eh_expand(gc.nodes, SVM_GW_NODES_MAX, NULL, NULL, &why), 8192);
+	/* one byte more: refused with a warning */
+	memmove(word + 15, word + 14, n - 13);
+	word[14] = 'b';
+	assert_int_equal(svm_gc_word(&gc, word, n + 1, "test", warn, NULL), -1);
+	assert_int_equal(n_warn, 1);
+	assert_non_null(strstr(last_warn, "node list longer than 16384 bytes"));
+}
+
+/* /etc/hosts: the image's lines kept, the agent's block replaced in place
+ * or appended, the same text again when nothing changed. */
+static void test_hosts_render(void **state)
+{
+	static const char image[] = "127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost\n10.0.0.9 nas";
+	static const char block2[] = SVM_EH_BEGIN "\n169.254.1.1\tn1\n169.254.1.2\tn2\n" SVM_EH_END "\n";
+	const char *why = NULL;
+	char *t, *t2, *want, *t3;
+	size_t len, len2, len3;
+
+	(void)state;
+	t = svm_eh_render(image, sizeof(image) - 1, "n[1-2]", &len, &why);
+	assert_non_null(t);
+	assert_int_equal(len, strlen(t));
+	assert_string_equal(t, "127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost\n10.0.0.9 nas\n" SVM_EH_BEGIN "\n"
+			       "169.254.1.1\tn1\n169.254.1.2\tn2\n" SVM_EH_END "\n");
+	/* a restarted agent: the same file */
+	t2 = svm_eh_render(t, len, "n[1-2]", &len2, &why);
+	assert_non_null(t2);
+	assert_string_equal(t2, t);
+	free(t2);
+	/* another list replaces the block where it is; lines after it stay */
+	want = malloc(len + 64);
+	assert_non_null(want);
+	sprintf(want, "%sextra line\n", t);
+	t2 = svm_eh_render(want, strlen(want), "x", &len2, &why);
+	assert_non_null(t2);
+	assert_string_equal(t2, "127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost\n10.0.0.9 nas\n" SVM_EH_BEGIN "\n"
+				"169.254.1.1\tx\n" SVM_EH_END "\nextra line\n");
+	/* a second block, cut short (no end marker): one block */
+	{
+		static const char cut[] = "a b\n" SVM_EH_BEGIN "\nold\n" SVM_EH_END "\nc d\n" SVM_EH_BEGIN "\nstale";
+
+		t3 = svm_eh_render(cut, sizeof(cut) - 1, "n[1-2]", &len3, &why);
+		assert_non_null(t3);
+		assert_string_equal(t3, "a b\n" SVM_EH_BEGIN "\n169.254.1.1\tn1\n169.254.1.2\tn2\n" SVM_EH_END "\nc d\n");
+		free(t3);
+	}
+	/* no file yet */
+	t3 = svm_eh_render(NULL, 0, "n[1-2]", &len3, &why);
+	assert_non_null(t3);
+	assert_string_equal(t3, block2);
+	free(t3);
+	/* a bad list: no text */
+	assert_null(svm_eh_render(image, sizeof(image) - 1, "n[", &len3, &why));
+	assert_string_equal(why, "a '[' without ']'");
+	/* addresses past 254 nodes: the next /24 (svm_gw_node_ip) */
+	t3 = svm_eh_render(NULL, 0, "n[0-255]", &len3, &why);
+	assert_non_null(t3);
+	assert_non_null(strstr(t3, "\n169.254.1.254\tn253\n169.254.2.1\tn254\n169.254.2.2\tn255\n"));
+	free(t3);
+	free(t2);
+	free(want);
+	free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -389,6 +591,10 @@ int main(void)
 		cmocka_unit_test_setup(test_oem, setup),
 		cmocka_unit_test_setup(test_oem_empty, setup),
 		cmocka_unit_test_setup(test_oem_malformed, setup),
+		cmocka_unit_test_setup(test_nodes_expand, setup),
+		cmocka_unit_test_setup(test_nodes_bad, setup),
+		cmocka_unit_test_setup(test_nodes_caps, setup),
+		cmocka_unit_test_setup(test_hosts_render, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

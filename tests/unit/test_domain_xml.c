@@ -181,6 +181,7 @@ static char *case_xml(const struct xcase *x, struct svm_topology **topo)
 		memcpy(opts.mounts, mounts, sizeof(mounts));
 		in.image_format = SVM_FMT_RAW;
 		in.image = "/shared/images/app.raw";
+		in.nodelist = "n[0-3],login1";	/* n1 is node 1 */
 	}
 	assert_int_equal(svm_topology_load(testutil_srcpath("topologies", x->topology), x->cpus, conf.reserved_cpus, topo), 0);
 	assert_int_equal(svm_jobdir_init(&dir, &conf, 4242, "n1"), 0);
@@ -563,10 +564,35 @@ static void test_plan(void **state)
 	assert_null(job.workdir);
 	assert_null(job.agent_medium);
 	assert_int_equal(job.mtu, 0);
+	assert_null(job.nodes);
+	/* the node list for the guests' /etc/hosts; one the agent could not
+	 * take: no names, one line, the job runs */
+	in.nodelist = "n[1-2,10],gpu[01-03]";
+	assert_int_equal(svm_job_plan(&job, &plan, &conf, &dir, t, &in), 0);
+	assert_string_equal(job.nodes, "n[1-2,10],gpu[01-03]");
+	testutil_last_info[0] = '\0';
+	in.nodelist = "n[1-2] x";
+	assert_int_equal(svm_job_plan(&job, &plan, &conf, &dir, t, &in), 0);
+	assert_null(job.nodes);
+	assert_string_equal(testutil_last_info, "the node list of job 42 is not of letters, digits and ._-,[]: its guests get no host names for the job's nodes");
+	{
+		static char big[SVM_GW_NODES_MAX + 2];
+
+		memset(big, 'a', sizeof(big) - 1);
+		in.nodelist = big;
+		assert_int_equal(svm_job_plan(&job, &plan, &conf, &dir, t, &in), 0);
+		assert_null(job.nodes);
+		assert_string_equal(testutil_last_info, "the node list of job 42 is longer than 16384 bytes: its guests get no host names for the job's nodes");
+		big[SVM_GW_NODES_MAX] = '\0';
+		assert_int_equal(svm_job_plan(&job, &plan, &conf, &dir, t, &in), 0);
+		assert_ptr_equal(job.nodes, big);
+	}
+	in.nodelist = "n[1-2]";
 	/* no network: no address; libvirt network: the config's name */
 	conf.network = SVM_NET_NONE;
 	assert_int_equal(svm_job_plan(&job, &plan, &conf, &dir, t, &in), 0);
 	assert_null(job.ip);
+	assert_null(job.nodes);
 	assert_null(job.network_name);
 	conf.network = SVM_NET_LIBVIRT;
 	in.workdir = "/home/u/run";

@@ -1,6 +1,7 @@
 /* The job network's derivations: VNI, device names, guest MAC and IP, the
- * per-peer batch text, the VNI holder in `ip -d -o link` output, and the
- * node list to peers (hostlist order, overrides, name resolution). */
+ * per-peer batch text, the VNI holder in `ip -d -o link` output, the
+ * node list to peers (hostlist order, overrides, name resolution), and the
+ * guests' /etc/hosts agreeing with all that. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -12,8 +13,10 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <slurm/slurm.h>
 
 #include "domain_xml.h"
+#include "etc_hosts.h"
 #include "jobdir.h"
 #include "netjob.h"
 #include "netpeers.h"
@@ -215,6 +218,72 @@ static void test_auto(void **state)
 	assert_int_equal(svm_netjob_auto(p, 2), SVM_NET_BRIDGE);
 }
 
+/* The agent's /etc/hosts line of each node (images/agent/etc_hosts.c, its
+ * own expander) names the address the prolog gives that node's guest:
+ * slurm_hostlist_find's index (prolog.c node_index) through
+ * svm_netjob_guest_addr, for lists as Slurm prints them. */
+static void test_hosts_agree(void **state)
+{
+	static const char *const lists[] = {
+		"n[1-2]", "n[1-2,10]", "gpu[01-03],login1", "n[08-10],m[098-101]",
+		"rack1-[007-009],x", "n[0-599]", "n[3-4,1],m2", "n[1-010]",
+	};
+
+	(void)state;
+	for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++) {
+		hostlist_t hl = slurm_hostlist_create(lists[l]);
+		const char *why = NULL;
+		size_t len;
+		char *text = svm_eh_render(NULL, 0, lists[l], &len, &why), *name, *line = text;
+		int count = hl ? slurm_hostlist_count(hl) : -1, i = 0;
+
+		assert_non_null(text);
+		assert_int_equal(count, svm_eh_expand(lists[l], strlen(lists[l]), NULL, NULL, &why));
+		line = strchr(line, '\n') + 1;	/* the begin marker */
+		while ((name = slurm_hostlist_shift(hl))) {
+			char want[128], ip[24];
+			hostlist_t all = slurm_hostlist_create(lists[l]);
+
+			assert_int_equal(slurm_hostlist_find(all, name), i);
+			slurm_hostlist_destroy(all);
+			svm_netjob_guest_addr((unsigned)i, ip, sizeof(ip));
+			snprintf(want, sizeof(want), "%s\t%s\n", ip, name);
+			if (strncmp(line, want, strlen(want)) != 0)
+				print_error("%s: node %d: want %s", lists[l], i, want);
+			assert_int_equal(strncmp(line, want, strlen(want)), 0);
+			line += strlen(want);
+			free(name);
+			i++;
+		}
+		assert_string_equal(line, SVM_EH_END "\n");
+		slurm_hostlist_destroy(hl);
+		free(text);
+	}
+}
+
+/* One formula: the prolog's address of node i is svm_gw_node_ip(i), one
+ * per node up to SVM_GW_NET_NODES, then it wraps. */
+static void test_one_formula(void **state)
+{
+	static unsigned char seen[65536];
+	char ip[24], want[24];
+
+	(void)state;
+	memset(seen, 0, sizeof(seen));
+	for (unsigned i = 0; i < SVM_GW_NET_NODES; i++) {
+		uint32_t a = svm_gw_node_ip(i);
+
+		snprintf(want, sizeof(want), "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+		svm_netjob_guest_addr(i, ip, sizeof(ip));
+		assert_string_equal(ip, want);
+		assert_int_equal(a >> 16, 0xa9fe);
+		assert_true((a & 255) != 0 && (a & 255) != 255);
+		assert_int_equal(seen[a & 0xffff], 0);
+		seen[a & 0xffff] = 1;
+	}
+	assert_int_equal(svm_gw_node_ip(SVM_GW_NET_NODES), svm_gw_node_ip(0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -226,6 +295,8 @@ int main(void)
 		cmocka_unit_test(test_batch),
 		cmocka_unit_test(test_vni_holder),
 		cmocka_unit_test(test_peers),
+		cmocka_unit_test(test_hosts_agree),
+		cmocka_unit_test(test_one_formula),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,7 +5,9 @@
 # underlay.  As the unprivileged test user with the test image.
 #
 # Asserts: the guests of one job on n1 and n2 reach each other (TCP both
-# ways), with the MTU lowered by the encapsulation; every frame between
+# ways, each asking for the other BY NAME: the job's node names are in
+# each guest's /etc/hosts, beside the image's own lines), with the MTU
+# lowered by the encapsulation; every frame between
 # them crosses the veth inside VXLAN with the job's VNI on UDP port 4789,
 # none bare (not a shared bridge); MPI over TCP between the two guests
 # works on it; two jobs running at the same time as that one, one on each
@@ -34,28 +36,32 @@ user_file() { # NAME: stdin to WORK/NAME, the user's, executable
 	svm_as_user sh -c 'cat > "$1" && chmod +x "$1"' sh "$WORK/$1"
 }
 # In the guests (one task each): the guest's own address and NIC, the
-# other guest of job A, and fetch PORT: the line it serves on PORT, in got
-# (tried for 30 s: the other guest may not serve yet).
+# other guest of job A (its address, its node name), and fetch PORT [HOST]:
+# the line the other guest (or HOST) serves on PORT, in got (tried for
+# 30 s: the other guest may not serve yet).
 user_file guestnet.sh <<'EOS'
 #!/bin/sh
 dev=$(ip -o -4 addr show | awk '$4 ~ /^169\.254\./ {print $2; exit}')
 addr=$(ip -o -4 addr show dev "$dev" | awk '{print $4}')
 peer=169.254.1.$((2 - SLURM_PROCID))
+peer_name=n$((2 - SLURM_PROCID))
 fetch() {
 	for i in $(seq 1 30); do
-		got=$(nc -w 2 "$peer" "$1" < /dev/null) && [ -n "$got" ] && return
+		got=$(nc -w 2 "${2:-$peer}" "$1" < /dev/null) && [ -n "$got" ] && return
 		sleep 1
 	done
 }
 EOS
-# job A, step 1: each guest serves one line and fetches the other's
+# job A, step 1: each guest serves one line and fetches the other's, by
+# the other's node name
 user_file reach.sh <<'EOS'
 #!/bin/sh
 . ./guestnet.sh
 echo "NIC $(hostname) $addr mtu $(cat /sys/class/net/$dev/mtu)"
+echo "HOSTS $(hostname) $(grep -v '^#' /etc/hosts | tr -s ' \t' '  ' | tr '\n' ';')"
 nc -ll -p 7000 -e /bin/echo "hello from $(hostname)" &
 srv=$!
-fetch 7000
+fetch 7000 "$peer_name"
 echo "GOT $(hostname) $got"
 sleep 3	# the other guest may still be asking
 kill $srv
@@ -136,7 +142,10 @@ expect_eq "job A's steps all exit 0" "$(grep '^STEP' "$WORK/job-a.log" | tr '\n'
 expect_eq "each guest has its address on a NIC of MTU 1450 (the veth's 1500 less VXLAN's 50)" \
 	"$(grep '^NIC' "$WORK/reach.out" | sort | tr '\n' ' ')" \
 	"NIC n1 169.254.1.1/16 mtu 1450 NIC n2 169.254.1.2/16 mtu 1450 "
-expect_eq "the guests of n1 and n2 reach each other over TCP" \
+H="127.0.0.1 localhost;::1 localhost ip6-localhost ip6-loopback;169.254.1.1 n1;169.254.1.2 n2;"
+expect_eq "each guest's /etc/hosts: the image's own lines, then the job's nodes n1 n2 with their guests' addresses" \
+	"$(grep '^HOSTS' "$WORK/reach.out" | sort)" "$(printf 'HOSTS n1 %s\nHOSTS n2 %s' "$H" "$H")"
+expect_eq "the guests of n1 and n2 reach each other over TCP by node name" \
 	"$(grep '^GOT' "$WORK/reach.out" | sort | tr '\n' ' ')" \
 	"GOT n1 hello from n2 GOT n2 hello from n1 "
 R=$(grep '^rank ' "$WORK/mpi.out" | sort)
