@@ -19,7 +19,7 @@ svm_run "$SVM_BUILD_DIR/cli/slurm-vm" image check "$DIMG"
 expect_rc "slurm-vm image check accepts the stock image" 0
 
 # ---- srun -N2: tasks in both guests, in the image's userland
-svm_run sh -c "cd '$WORK' && srun -N2 -n2 --vm-image='$DIMG' sh -c '. /etc/os-release; echo \$(hostname) \$VERSION_CODENAME \$(cat /sys/class/dmi/id/sys_vendor) \$(id -u) \$(pwd); echo from-\$(hostname) > out.\$(hostname)'"
+svm_run sh -c "cd '$WORK' && srun -N2 -n2 --vm-image='$DIMG' sh -c '. /etc/os-release; echo \$(hostname) \$VERSION_CODENAME \$(cat /sys/class/dmi/id/sys_vendor) \$(id -u) \$(pwd); echo from-\$(hostname) > out.\$(hostname); getent hosts n1 n2 > hosts.\$(hostname)'"
 expect_rc "srun -N2 --vm-image with a Debian 13 disk image runs" 0
 expect_eq "each task ran in its node's Debian 13 guest, as the user, in the working directory" \
 	"$(printf '%s\n' "$OUT" | sort)" "n1 trixie QEMU $uid $WORK
@@ -28,6 +28,9 @@ expect_eq "the guests wrote into the shared working directory as the user" \
 	"$(stat -c '%U %n' "$WORK"/out.n1 "$WORK"/out.n2 2>/dev/null | sed "s|$WORK/||")" \
 	"$SVM_TEST_USER out.n1
 $SVM_TEST_USER out.n2"
+expect_eq "in each guest the job's node names resolve to their guests' job network addresses" \
+	"$(cat "$WORK"/hosts.n1 "$WORK"/hosts.n2 2>/dev/null | awk '{print $1, $2}' | tr '\n' ';')" \
+	"169.254.1.1 n1;169.254.1.2 n2;169.254.1.1 n1;169.254.1.2 n2;"
 # ---- sbatch: steps in the same guests; the agent, exit codes and signals
 # as for native tasks (steps of one allocation: two boots, not one a step)
 cat > "$WORK/two-steps.sh" <<'EOS'

@@ -114,6 +114,10 @@ expect_match "n1's host: VXLAN $VX of job A, VNI $A, local $SVM_UNDER_N1, port $
 	"$(ip -d link show "$VX" 2>&1)" "vxlan id $A local $SVM_UNDER_N1 .*dstport $PORT"
 expect_match "n2's host: its own VXLAN $VX of job A, VNI $A, local $SVM_UNDER_N2" \
 	"$(svm_n2 ip -d link show "$VX" 2>&1)" "vxlan id $A local $SVM_UNDER_N2 .*dstport $PORT"
+# (tests/cluster/up writes vm.conf's default, network = auto)
+expect_match "n1's prolog chose the overlay itself (network = auto, the nodes' two underlay addresses)" \
+	"$(grep -h "job $A: network = auto" "$SVM_CLUSTER_DIR"/log/slurmd-n1.log 2>/dev/null)" \
+	"job $A: network = auto: overlay, the nodes are on more than one host \(2 nodes\)"
 
 # ---- jobs B (on n2) and C (on n1), while A serves: they reach none of A's guests
 svm_as_user sh -c "cd '$WORK' && timeout 300 srun -N1 -w n2 --vm-image='$IMG' ./probe.sh" > "$TMPD/b.out" 2>&1 &
