@@ -150,7 +150,7 @@ int main(int argc, char **argv)
 	struct svm_ap_exec e;
 	const char *bench = NULL, *groups = NULL, *cpus = NULL;
 	char cwd[PATH_MAX];
-	int c, have_groups = 0, aux_fd = -1;
+	int c, have_groups = 0, aux_fd = -1, rc;
 	size_t i;
 
 	task_mode(&argc, &argv);
@@ -292,8 +292,7 @@ int main(int argc, char **argv)
 	}
 	ex.out.max = 8u * 1024 * 1024;
 	handshake(bench != NULL);
-	if (bench)
-		return bench_raw(bench);
-
-	return client_run(&e);
+	rc = bench ? bench_raw(bench) : client_run(&e);
+	free(e.groups);
+	return rc;
 }
