@@ -289,8 +289,6 @@ static int local_addr_ok(const struct svm_peer *self)
 	return rc < 0 ? -1 : 0;
 }
 
-/* Creates the link DEV with ADD unless it exists (the job's other node on
- * this host may create it first), and turns IPv6 off before it goes up. */
 /* Runs ARGV to make DEV exist (WANT 1) or be gone (WANT 0).  When ARGV
  * fails but DEV is as wanted afterwards, another prolog or epilog got
  * there first: the job's other node on this same host (several slurmd on
@@ -310,6 +308,8 @@ static int link_to(const char *dev, int want, const char *const *argv)
 	return -1;
 }
 
+/* Creates the link DEV with ADD unless it exists (the job's other node on
+ * this host may create it first), and turns IPv6 off before it goes up. */
 static int make_link(const char *dev, const char *const *add)
 {
 	if (link_to(dev, 1, add) < 0)
